@@ -1,0 +1,191 @@
+//! The one middleware every request passes (SPEC §10, §11): request id in and out, a log line per request with
+//! the W3C trace id, the URL length limit, the request timeout, problem bodies for every error, and the security
+//! headers.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use strata_core::{Error, ErrorCode};
+
+use crate::error::{Problem, code_for_status, problem_response};
+
+/// The request id of this request: the client's when well-formed, else a fresh UUIDv7 (SPEC §14).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The principal's id for the request log, set by whoever authenticates the request.
+#[derive(Debug, Clone)]
+pub struct LoggedPrincipal(pub String);
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest URL accepted (SPEC §14).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Limits the middleware enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub request_timeout: Duration,
+}
+
+fn well_formed(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+/// The trace id of a W3C `traceparent` header (`00-<trace id>-<span id>-<flags>`), when valid.
+fn trace_id(req: &Request) -> Option<String> {
+    let value = req.headers().get("traceparent")?.to_str().ok()?;
+    let parts: Vec<&str> = value.split('-').collect();
+    match parts.as_slice() {
+        [version, trace, span, flags]
+            if version.len() == 2
+                && trace.len() == 32
+                && span.len() == 16
+                && flags.len() == 2
+                && trace.bytes().all(|b| b.is_ascii_hexdigit())
+                && *trace != "00000000000000000000000000000000" =>
+        {
+            Some(trace.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+pub async fn observe(State(limits): State<Limits>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| well_formed(id))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let path = req.uri().path().to_owned();
+    let trace = trace_id(&req);
+    let span = tracing::info_span!("request", request_id = %request_id, trace_id = trace.as_deref().unwrap_or(""));
+
+    let response = if req.uri().to_string().len() > MAX_URI_BYTES {
+        ApiErrorResponse(Error::new(
+            ErrorCode::UriTooLong,
+            "the URL is longer than 8 KiB",
+        ))
+        .into_response()
+    } else {
+        let fut = tracing::Instrument::instrument(next.run(req), span.clone());
+        match tokio::time::timeout(limits.request_timeout, fut).await {
+            Ok(response) => response,
+            Err(_) => ApiErrorResponse(Error::new(ErrorCode::Timeout, "the request took too long"))
+                .into_response(),
+        }
+    };
+    let mut response = finish(response, &request_id);
+    secure(response.headers_mut());
+
+    let status = response.status();
+    let principal = response
+        .extensions()
+        .get::<LoggedPrincipal>()
+        .map(|p| p.0.clone());
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let _entered = span.enter();
+    let route = route.as_deref().unwrap_or(&path);
+    if status.is_server_error() {
+        let cause = response
+            .extensions()
+            .get::<Problem>()
+            .map(|p| format!("{:#}", p.0))
+            .unwrap_or_default();
+        tracing::error!(%method, route, status = status.as_u16(), latency_ms, principal, error = %cause, "request failed");
+    } else {
+        tracing::info!(%method, route, status = status.as_u16(), latency_ms, principal, "request");
+    }
+    response
+}
+
+struct ApiErrorResponse(Error);
+
+impl IntoResponse for ApiErrorResponse {
+    fn into_response(self) -> Response {
+        crate::error::ApiError(self.0).into_response()
+    }
+}
+
+/// Give every error response its problem body, and every response its request id.
+fn finish(response: Response, request_id: &str) -> Response {
+    let status = response.status();
+    let mut response = if let Some(Problem(error)) = response.extensions().get::<Problem>().cloned()
+    {
+        problem_response(&error, request_id, response)
+    } else if (status.is_client_error() || status.is_server_error()) && !is_problem(&response) {
+        // A rejection or layer answered without a body of ours: name it from the catalogue.
+        let code = code_for_status(status);
+        let detail = match status {
+            StatusCode::NOT_FOUND => "the requested resource does not exist",
+            StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed here",
+            _ => code.title(),
+        };
+        let error = Error::new(code, detail);
+        let mut response = problem_response(&error, request_id, response);
+        *response.status_mut() = StatusCode::from_u16(code.status()).unwrap_or(status);
+        response
+    } else {
+        response
+    };
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+}
+
+/// SPEC §11's headers on every response.
+fn secure(headers: &mut axum::http::HeaderMap) {
+    let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::well_formed;
+
+    #[test]
+    fn request_ids_are_taken_only_when_well_formed() {
+        assert!(well_formed("abc-123_x.y:z"));
+        assert!(!well_formed(""));
+        assert!(!well_formed("has space"));
+        assert!(!well_formed(&"a".repeat(129)));
+        assert!(!well_formed("line\nbreak"));
+    }
+}

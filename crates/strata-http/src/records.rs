@@ -1,0 +1,184 @@
+//! REST handlers for records (SPEC §4): thin, each parses its request and calls the record service.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use strata_core::{Error, ErrorCode};
+use strata_service::{
+    BatchRequest, Doc, Envelope, Mode, ReadParams, RecordService, StoredResponse, Written,
+};
+
+use crate::error::ApiError;
+use crate::extract::{Ctx, JsonBody, idempotency};
+
+type Params = Query<HashMap<String, String>>;
+
+fn read_params(mut q: HashMap<String, String>) -> ReadParams {
+    ReadParams {
+        filter: q.remove("filter"),
+        sort: q.remove("sort"),
+        limit: q.remove("limit"),
+        cursor: q.remove("cursor"),
+        offset: q.remove("offset"),
+        fields: q.remove("fields"),
+        expand: q.remove("expand"),
+        count: q.remove("count"),
+    }
+}
+
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+}
+
+/// `200 {"data": record}` with its `ETag`.
+fn with_etag(status: StatusCode, doc: Doc, location: bool) -> Response {
+    let etag = HeaderValue::from_str(&doc.etag()).ok();
+    let loc = location
+        .then(|| HeaderValue::from_str(&doc.location()).ok())
+        .flatten();
+    let mut response = (status, Json(Envelope { data: doc })).into_response();
+    let headers = response.headers_mut();
+    if let Some(etag) = etag {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Some(loc) = loc {
+        headers.insert(header::LOCATION, loc);
+    }
+    response
+}
+
+/// An answer replayed from an idempotency key: its status, headers and body as first sent.
+fn replay(stored: StoredResponse) -> Response {
+    let mut response = Response::new(axum::body::Body::from(stored.body));
+    *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    for (name, value) in stored.headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::try_from(name),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+pub async fn list_records(
+    State(records): State<RecordService>,
+    Ctx(ctx): Ctx,
+    Path(collection): Path<String>,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let page = records.list(&ctx, &collection, &read_params(q)).await?;
+    Ok(Json(page).into_response())
+}
+
+pub async fn get_record(
+    State(records): State<RecordService>,
+    Ctx(ctx): Ctx,
+    Path((collection, id)): Path<(String, String)>,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let doc = records.get(&ctx, &collection, &id, &read_params(q)).await?;
+    Ok(with_etag(StatusCode::OK, doc, false))
+}
+
+pub async fn create_record(
+    State(records): State<RecordService>,
+    Ctx(ctx): Ctx,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let key = idempotency(
+        &headers,
+        "POST",
+        &format!("/api/v1/{collection}"),
+        &body.raw,
+    )?;
+    Ok(
+        match records.create(&ctx, &collection, body.object, key).await? {
+            Written::Fresh(doc) => with_etag(StatusCode::CREATED, doc, true),
+            Written::Replayed(stored) => replay(stored),
+        },
+    )
+}
+
+pub async fn patch_record(
+    State(records): State<RecordService>,
+    Ctx(ctx): Ctx,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let doc = records
+        .update(
+            &ctx,
+            &collection,
+            &id,
+            body.object,
+            Mode::Patch,
+            if_match(&headers),
+        )
+        .await?;
+    Ok(with_etag(StatusCode::OK, doc, false))
+}
+
+pub async fn put_record(
+    State(records): State<RecordService>,
+    Ctx(ctx): Ctx,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let doc = records
+        .update(
+            &ctx,
+            &collection,
+            &id,
+            body.object,
+            Mode::Replace,
+            if_match(&headers),
+        )
+        .await?;
+    Ok(with_etag(StatusCode::OK, doc, false))
+}
+
+pub async fn delete_record(
+    State(records): State<RecordService>,
+    Ctx(ctx): Ctx,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    records
+        .delete(&ctx, &collection, &id, if_match(&headers))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn batch(
+    State(records): State<RecordService>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let key = idempotency(&headers, "POST", "/api/v1/batch", &body.raw)?;
+    let request: BatchRequest = serde_json::from_value(serde_json::Value::Object(body.object))
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::ValidationFailed,
+                format!("the batch body is malformed: {e}"),
+            )
+        })?;
+    Ok(match records.batch(&ctx, request, key).await? {
+        Written::Fresh(results) => Json(Envelope { data: results }).into_response(),
+        Written::Replayed(stored) => replay(stored),
+    })
+}

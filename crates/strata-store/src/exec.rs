@@ -1,0 +1,251 @@
+//! The one place the record operations are written, over any backend's connection: each backend provides an
+//! [`Exec`] (run a statement, decode rows by column type) and the transaction around it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use strata_core::schema::Collection;
+use strata_core::{ColType, Record, Value};
+
+use crate::error::{StoreError, StoreResult};
+use crate::model::{
+    BatchError, FetchQuery, ListPage, ListQuery, Scope, WriteBatch, WriteOp, WriteOutcome,
+};
+use crate::outbox;
+use crate::sql::{Dialect, SqlBuilder, query};
+
+/// A connection (or transaction) that runs statements.
+#[async_trait]
+pub trait Exec: Send {
+    fn dialect(&self) -> Dialect;
+    /// Run a query and decode each row by `cols`.
+    async fn fetch(&mut self, stmt: &SqlBuilder, cols: &[ColType]) -> StoreResult<Vec<Vec<Value>>>;
+    /// Run a statement; the number of rows it changed.
+    async fn execute(&mut self, stmt: &SqlBuilder) -> StoreResult<u64>;
+}
+
+pub async fn list(e: &mut impl Exec, q: &ListQuery) -> StoreResult<ListPage> {
+    let cols = query::record_columns(&q.collection);
+    let rows = e.fetch(&query::list(e.dialect(), q)?, &cols).await?;
+    let has_more = rows.len() > q.limit as usize;
+    let records = rows
+        .into_iter()
+        .take(q.limit as usize)
+        .map(query::decode_record)
+        .collect::<Result<_, _>>()?;
+    let total = if q.count {
+        let rows = e
+            .fetch(&query::count(e.dialect(), q)?, &[ColType::Int])
+            .await?;
+        match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => Some(u64::try_from(*n).unwrap_or(0)),
+            _ => return Err(anyhow::anyhow!("COUNT(*) returned no number").into()),
+        }
+    } else {
+        None
+    };
+    Ok(ListPage {
+        records,
+        has_more,
+        total,
+    })
+}
+
+pub async fn fetch(e: &mut impl Exec, q: &FetchQuery) -> StoreResult<Vec<Record>> {
+    if q.ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cols = query::record_columns(&q.collection);
+    let stmt = query::fetch_by_ids(e.dialect(), &q.scope, &q.collection, &q.ids, &q.conditions)?;
+    e.fetch(&stmt, &cols)
+        .await?
+        .into_iter()
+        .map(query::decode_record)
+        .collect()
+}
+
+/// Apply every op of a batch in order, with its outbox event, inside the caller's transaction. On error the caller
+/// rolls back.
+pub async fn apply_batch(
+    e: &mut impl Exec,
+    batch: WriteBatch,
+) -> Result<Vec<WriteOutcome>, BatchError> {
+    let WriteBatch {
+        scope,
+        ops,
+        meta,
+        idempotency,
+    } = batch;
+    let mut outcomes = Vec::with_capacity(ops.len());
+    for (index, op) in ops.into_iter().enumerate() {
+        let (collection, applied) = apply(e, &scope, op)
+            .await
+            .map_err(|error| BatchError { index, error })?;
+        let (event, outcome) = match applied {
+            Applied::Created(r) => (
+                outbox::event(&collection, "created", &r, None, &meta),
+                WriteOutcome::Created(r),
+            ),
+            Applied::Updated(previous, r) => (
+                outbox::event(&collection, "updated", &r, Some(&previous), &meta),
+                WriteOutcome::Updated(r),
+            ),
+            Applied::Deleted(r) => (
+                outbox::event(&collection, "deleted", &r, Some(&r), &meta),
+                WriteOutcome::Deleted(r),
+            ),
+        };
+        e.execute(&outbox::insert(e.dialect(), &event))
+            .await
+            .map_err(|error| BatchError { index, error })?;
+        outcomes.push(outcome);
+    }
+    if let Some((key, finish)) = idempotency {
+        let response = finish(&outcomes);
+        let index = outcomes.len().saturating_sub(1);
+        crate::idempotency::complete(e, &key, &response)
+            .await
+            .map_err(|error| BatchError { index, error })?;
+    }
+    Ok(outcomes)
+}
+
+/// What one op did, with the previous record of an update for its event.
+enum Applied {
+    Created(Record),
+    Updated(Record, Record),
+    Deleted(Record),
+}
+
+async fn apply(
+    e: &mut impl Exec,
+    scope: &Scope,
+    op: WriteOp,
+) -> StoreResult<(Arc<Collection>, Applied)> {
+    let dialect = e.dialect();
+    match op {
+        WriteOp::Insert {
+            collection,
+            record,
+            check,
+        } => {
+            check_relations(e, &collection, &record, None).await?;
+            e.execute(&query::insert(dialect, &collection, &record))
+                .await?;
+            if let Some(rule) = check {
+                let stmt = query::rule_holds(
+                    dialect,
+                    scope,
+                    &collection,
+                    record.id,
+                    &rule,
+                    Some(&record),
+                )?;
+                if e.fetch(&stmt, &[ColType::Int]).await?.is_empty() {
+                    return Err(StoreError::Forbidden);
+                }
+            }
+            Ok((collection, Applied::Created(record)))
+        }
+        WriteOp::Update {
+            collection,
+            id,
+            visible,
+            allowed,
+            if_match,
+            apply,
+        } => {
+            let current = load(e, scope, &collection, id, &visible).await?;
+            if if_match.is_some_and(|v| v != current.version) {
+                return Err(StoreError::VersionMismatch);
+            }
+            let values = apply(&current).map_err(StoreError::Rejected)?;
+            let next = Record {
+                id,
+                created_at: current.created_at,
+                updated_at: strata_core::value::now().max(current.updated_at),
+                version: current.version + 1,
+                values,
+            };
+            if let Some(rule) = allowed {
+                let stmt = query::rule_holds(dialect, scope, &collection, id, &rule, Some(&next))?;
+                if e.fetch(&stmt, &[ColType::Int]).await?.is_empty() {
+                    return Err(StoreError::Forbidden);
+                }
+            }
+            check_relations(e, &collection, &next, Some(&current)).await?;
+            if e.execute(&query::update(dialect, &collection, &next, current.version))
+                .await?
+                == 0
+            {
+                return Err(StoreError::VersionMismatch);
+            }
+            Ok((collection, Applied::Updated(current, next)))
+        }
+        WriteOp::Delete {
+            collection,
+            id,
+            visible,
+            allowed,
+            if_match,
+        } => {
+            let current = load(e, scope, &collection, id, &visible).await?;
+            if if_match.is_some_and(|v| v != current.version) {
+                return Err(StoreError::VersionMismatch);
+            }
+            if let Some(rule) = allowed {
+                let stmt = query::rule_holds(dialect, scope, &collection, id, &rule, None)?;
+                if e.fetch(&stmt, &[ColType::Int]).await?.is_empty() {
+                    return Err(StoreError::Forbidden);
+                }
+            }
+            e.execute(&query::delete(dialect, &collection, id)).await?;
+            Ok((collection, Applied::Deleted(current)))
+        }
+    }
+}
+
+async fn load(
+    e: &mut impl Exec,
+    scope: &Scope,
+    collection: &Collection,
+    id: uuid::Uuid,
+    visible: &[Arc<strata_core::expr::Expr>],
+) -> StoreResult<Record> {
+    let stmt = query::select_one(e.dialect(), scope, collection, id, visible, true)?;
+    let row = e
+        .fetch(&stmt, &query::record_columns(collection))
+        .await?
+        .into_iter()
+        .next();
+    row.map(query::decode_record)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Every relation set (or changed) by a write must name an existing record: `invalid_relation` names the field,
+/// which a foreign-key error alone cannot on every database.
+async fn check_relations(
+    e: &mut impl Exec,
+    collection: &Collection,
+    record: &Record,
+    previous: Option<&Record>,
+) -> StoreResult<()> {
+    for (i, field, target) in collection.relations() {
+        let Some(Value::Uuid(id)) = record.values.get(i) else {
+            continue;
+        };
+        if previous.is_some_and(|p| p.values.get(i) == record.values.get(i)) {
+            continue;
+        }
+        if e.fetch(&query::exists(e.dialect(), target, *id), &[ColType::Int])
+            .await?
+            .is_empty()
+        {
+            return Err(StoreError::InvalidRelation {
+                field: field.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Repository traits and the stores behind them (SPEC §1): SQLite embedded by default, PostgreSQL and
+//! MySQL/MariaDB for production. The record operations are written once ([`exec`]) over each backend's
+//! connection; a backend adds its connection handling, transactions, locking and error mapping.
+
+pub mod connect;
+pub mod error;
+pub mod exec;
+pub mod idempotency;
+pub mod migrate;
+pub mod model;
+pub mod mysql;
+pub mod outbox;
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use strata_core::Record;
+use strata_core::schema::Schema;
+
+pub use connect::{ConnectOptions, connect};
+pub use error::{StoreError, StoreResult};
+pub use migrate::Plan;
+pub use model::*;
+pub use sql::Dialect;
+
+/// Where records live. Services hold it as `Arc<dyn RecordStore>`.
+#[async_trait]
+pub trait RecordStore: Send + Sync + 'static {
+    fn dialect(&self) -> Dialect;
+
+    /// Whether the database answers (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// What applying `schema` would change.
+    async fn plan(&self, schema: &Schema) -> StoreResult<Plan>;
+
+    /// Apply `schema` under the migration lock; destructive changes only when allowed. Returns what was done.
+    async fn migrate(&self, schema: &Schema, allow_destructive: bool) -> StoreResult<Plan>;
+
+    async fn list(&self, query: ListQuery) -> StoreResult<ListPage>;
+
+    /// Records by id that satisfy the query's conditions, in no particular order.
+    async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>>;
+
+    /// Apply a batch of writes in one transaction: all or nothing. A `2xx` may be answered once this returns:
+    /// the batch is on stable storage.
+    async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError>;
+
+    /// Claim an idempotency key; a pending claim made before `lapse_before` has lapsed.
+    async fn claim_idempotency(
+        &self,
+        key: IdempotencyKey,
+        lapse_before: DateTime<Utc>,
+    ) -> StoreResult<Claim>;
+
+    /// Store the answer of a request that failed without writing (a 4xx).
+    async fn complete_idempotency(
+        &self,
+        key: IdempotencyKey,
+        response: IdempotentResponse,
+    ) -> StoreResult<()>;
+
+    /// Forget a claim whose request failed with a 5xx.
+    async fn release_idempotency(&self, key: IdempotencyKey) -> StoreResult<()>;
+
+    /// Finish pending writes and close connections.
+    async fn close(&self);
+}
+
+pub type DynStore = Arc<dyn RecordStore>;

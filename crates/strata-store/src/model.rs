@@ -1,0 +1,171 @@
+//! What services ask of a store: reads with their conditions, and batches of writes that commit together.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use strata_core::expr::Expr;
+use strata_core::schema::{Collection, Schema};
+use strata_core::{Principal, Record, Value};
+use uuid::Uuid;
+
+/// Who asks, against which schema, and when: what conditions are compiled with.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub schema: Arc<Schema>,
+    pub principal: Arc<Principal>,
+    /// `@now`: when the request started.
+    pub now: DateTime<Utc>,
+}
+
+/// One key of an order: a system or declared field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: String,
+    pub descending: bool,
+}
+
+/// A page of a collection, by keyset (`after`) or bounded offset.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub scope: Scope,
+    pub collection: Arc<Collection>,
+    /// Conditions that must all be true (the caller's filter, the list rule).
+    pub conditions: Vec<Arc<Expr>>,
+    /// The order; the last key is always `id`.
+    pub sort: Vec<SortKey>,
+    pub limit: u32,
+    /// The sort values of the last row of the previous page.
+    pub after: Option<Vec<Value>>,
+    pub offset: u32,
+    pub count: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub records: Vec<Record>,
+    /// Whether rows follow this page.
+    pub has_more: bool,
+    pub total: Option<u64>,
+}
+
+/// Records of one collection by id (a record, or a level of expansion), filtered by conditions.
+#[derive(Debug, Clone)]
+pub struct FetchQuery {
+    pub scope: Scope,
+    pub collection: Arc<Collection>,
+    pub ids: Vec<Uuid>,
+    pub conditions: Vec<Arc<Expr>>,
+}
+
+/// Builds the new field values of an updated record from the stored one, inside the write's transaction; an
+/// error rolls the batch back and reaches the client as it is.
+pub type UpdateFn = Box<dyn FnOnce(&Record) -> Result<Vec<Value>, strata_core::Error> + Send>;
+
+/// One write of a batch.
+pub enum WriteOp {
+    Insert {
+        collection: Arc<Collection>,
+        record: Record,
+        /// Checked on the inserted row, inside the transaction (a create rule that needs other records).
+        check: Option<Arc<Expr>>,
+    },
+    Update {
+        collection: Arc<Collection>,
+        id: Uuid,
+        /// The record must satisfy these to be seen at all (else not found).
+        visible: Vec<Arc<Expr>>,
+        /// The update rule, on the stored row with `@data` the result (else forbidden); `None` allows.
+        allowed: Option<Arc<Expr>>,
+        if_match: Option<i64>,
+        apply: UpdateFn,
+    },
+    Delete {
+        collection: Arc<Collection>,
+        id: Uuid,
+        visible: Vec<Arc<Expr>>,
+        /// The delete rule on the stored row (else forbidden); `None` allows.
+        allowed: Option<Arc<Expr>>,
+        if_match: Option<i64>,
+    },
+}
+
+impl std::fmt::Debug for WriteOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteOp::Insert {
+                collection, record, ..
+            } => write!(f, "Insert({}, {})", collection.name, record.id),
+            WriteOp::Update { collection, id, .. } => {
+                write!(f, "Update({}, {id})", collection.name)
+            }
+            WriteOp::Delete { collection, id, .. } => {
+                write!(f, "Delete({}, {id})", collection.name)
+            }
+        }
+    }
+}
+
+/// What a write did; deletes return the record as it was.
+#[derive(Debug, Clone)]
+pub enum WriteOutcome {
+    Created(Record),
+    Updated(Record),
+    Deleted(Record),
+}
+
+/// What events carry besides the record (SPEC §9 extensions).
+#[derive(Debug, Clone, Default)]
+pub struct EventMeta {
+    pub request_id: String,
+    pub principal_id: Option<String>,
+}
+
+/// The answer stored with an idempotency key, in the write's own transaction.
+#[derive(Debug, Clone)]
+pub struct IdempotentResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Builds the stored answer of an idempotent request from the outcomes, inside the transaction.
+pub type FinishFn = Box<dyn FnOnce(&[WriteOutcome]) -> IdempotentResponse + Send>;
+
+/// Writes that commit together or not at all.
+pub struct WriteBatch {
+    pub scope: Scope,
+    pub ops: Vec<WriteOp>,
+    pub meta: EventMeta,
+    /// The idempotency key (already claimed) and how to build its stored answer.
+    pub idempotency: Option<(IdempotencyKey, FinishFn)>,
+}
+
+/// A failed batch: the index of the op that failed and why.
+#[derive(Debug)]
+pub struct BatchError {
+    pub index: usize,
+    pub error: crate::StoreError,
+}
+
+/// An idempotency key as stored: scoped to the principal (or client IP), with a hash of the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+    /// SHA-256 of method, path and body.
+    pub fingerprint: String,
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// The key is ours: go ahead.
+    Claimed,
+    /// Another request holds it now.
+    InProgress,
+    /// Done before: its fingerprint and answer.
+    Done {
+        fingerprint: String,
+        response: IdempotentResponse,
+    },
+}

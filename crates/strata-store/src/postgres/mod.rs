@@ -1,0 +1,174 @@
+//! The PostgreSQL store (SPEC §1, §14): a sqlx pool whose connections run every statement under
+//! `statement_timeout`; one transaction per batch of writes, committed before the caller is answered; schema
+//! migrations in one transaction under an advisory lock, so instances starting together apply each change once.
+
+mod exec;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use strata_core::Record;
+use strata_core::schema::Schema;
+
+pub use exec::{PgExec, map_error};
+
+use crate::error::{StoreError, StoreResult};
+use crate::exec::Exec;
+use crate::migrate::{self, Plan, ddl::Ddl};
+use crate::model::*;
+use crate::sql::{Dialect, SqlBuilder};
+use crate::{RecordStore, exec as ops, idempotency};
+
+const DDL: Ddl = Ddl {
+    dialect: Dialect::Postgres,
+    mysql_text_collation: "",
+};
+
+/// The key of the migration lock (`pg_advisory_xact_lock`): any constant shared by every Strata instance.
+const MIGRATION_LOCK: i64 = 0x5354_5241_5441_4d47; // "STRATAMG"
+
+/// Records in PostgreSQL, through a pool of connections.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connect to `url` with a pool of at most `max_connections`, each running statements under
+    /// `statement_timeout` (SPEC §14). Fails with [`StoreError::Unavailable`] when the server does not answer.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        statement_timeout: Duration,
+    ) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| {
+                StoreError::Other(anyhow::Error::new(e).context("invalid PostgreSQL URL"))
+            })?
+            .application_name("strata")
+            // Sent in the startup packet: no extra round trip per connection.
+            .options([(
+                "statement_timeout",
+                format!("{}ms", statement_timeout.as_millis().max(1)),
+            )]);
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(statement_timeout.max(Duration::from_secs(1)))
+            .connect_with(options)
+            .await
+            .map_err(map_error)?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for callers that need a connection of their own (tests, tooling).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Bootstrap `_schema`, read the applied model and plan `schema` against it, holding the migration lock in a
+    /// transaction; apply the plan when `apply` says so. DDL is transactional here: all of it or none.
+    async fn migration(&self, schema: &Schema, apply: Option<bool>) -> StoreResult<Plan> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        // A migration may build indexes on large tables: the request timeout does not apply to it.
+        sqlx::raw_sql("SET LOCAL statement_timeout = 0")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let mut e = PgExec { conn: &mut tx };
+        let mut bootstrap = SqlBuilder::new(Dialect::Postgres);
+        bootstrap.push(&migrate::bootstrap_statement(&DDL));
+        e.execute(&bootstrap).await?;
+        let applied = migrate::applied(&mut e).await?;
+        let plan = migrate::plan(&DDL, &applied, schema);
+        if let Some(allow_destructive) = apply {
+            migrate::apply(&mut e, &plan, allow_destructive).await?;
+        }
+        tx.commit().await.map_err(map_error)?;
+        Ok(plan)
+    }
+}
+
+#[async_trait]
+impl RecordStore for PostgresStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::raw_sql("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn plan(&self, schema: &Schema) -> StoreResult<Plan> {
+        self.migration(schema, None).await
+    }
+
+    async fn migrate(&self, schema: &Schema, allow_destructive: bool) -> StoreResult<Plan> {
+        self.migration(schema, Some(allow_destructive)).await
+    }
+
+    async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
+        let mut conn = self.pool.acquire().await.map_err(map_error)?;
+        ops::list(&mut PgExec { conn: &mut conn }, &query).await
+    }
+
+    async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
+        let mut conn = self.pool.acquire().await.map_err(map_error)?;
+        ops::fetch(&mut PgExec { conn: &mut conn }, &query).await
+    }
+
+    async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
+        let last = batch.ops.len().saturating_sub(1);
+        let failed = |error| BatchError { index: last, error };
+        let mut tx = self.pool.begin().await.map_err(|e| failed(map_error(e)))?;
+        match ops::apply_batch(&mut PgExec { conn: &mut tx }, batch).await {
+            Ok(outcomes) => {
+                tx.commit().await.map_err(|e| failed(map_error(e)))?;
+                Ok(outcomes)
+            }
+            Err(e) => {
+                // A failed rollback leaves nothing behind either: the connection is closed with the transaction.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn claim_idempotency(
+        &self,
+        key: IdempotencyKey,
+        lapse_before: DateTime<Utc>,
+    ) -> StoreResult<Claim> {
+        let mut conn = self.pool.acquire().await.map_err(map_error)?;
+        idempotency::claim(&mut PgExec { conn: &mut conn }, &key, lapse_before).await
+    }
+
+    async fn complete_idempotency(
+        &self,
+        key: IdempotencyKey,
+        response: IdempotentResponse,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_error)?;
+        idempotency::complete(&mut PgExec { conn: &mut conn }, &key, &response).await
+    }
+
+    async fn release_idempotency(&self, key: IdempotencyKey) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_error)?;
+        idempotency::release(&mut PgExec { conn: &mut conn }, &key).await
+    }
+
+    async fn close(&self) {
+        // Waits for the connections in use to come back: writes in flight finish first.
+        self.pool.close().await;
+    }
+}

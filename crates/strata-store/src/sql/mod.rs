@@ -1,0 +1,82 @@
+//! SQL text for the three dialects, built at run time with every value bound as a parameter, never spliced.
+
+pub mod filter;
+pub mod query;
+
+use strata_core::{ColType, Value};
+
+/// The SQL dialect of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Dialect {
+    /// Quote an identifier. Names reaching here were checked by the schema (`^[a-z][a-z0-9_]*$`) or are
+    /// Strata's own, so quoting is for reserved words, not for safety.
+    pub fn quote(self, ident: &str) -> String {
+        match self {
+            Dialect::Mysql => format!("`{ident}`"),
+            _ => format!("\"{ident}\""),
+        }
+    }
+}
+
+/// A bound parameter: its value and the column type it is compared with or stored in (PostgreSQL needs typed
+/// nulls).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub value: Value,
+    pub ty: ColType,
+}
+
+/// A statement under construction: SQL text and its parameters, in order.
+#[derive(Debug, Clone)]
+pub struct SqlBuilder {
+    pub dialect: Dialect,
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+impl SqlBuilder {
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            sql: String::with_capacity(128),
+            params: Vec::new(),
+        }
+    }
+
+    /// Append raw SQL text (keywords, operators, already quoted names).
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Append a quoted identifier.
+    pub fn ident(&mut self, name: &str) -> &mut Self {
+        let quoted = self.dialect.quote(name);
+        self.sql.push_str(&quoted);
+        self
+    }
+
+    /// Append `alias.column`, quoted.
+    pub fn column(&mut self, alias: &str, name: &str) -> &mut Self {
+        self.ident(alias).push(".").ident(name)
+    }
+
+    /// Append a placeholder and bind `value` to it.
+    pub fn param(&mut self, value: Value, ty: ColType) -> &mut Self {
+        self.params.push(Param { value, ty });
+        match self.dialect {
+            Dialect::Postgres => {
+                use std::fmt::Write;
+                let _ = write!(self.sql, "${}", self.params.len());
+            }
+            _ => self.sql.push('?'),
+        }
+        self
+    }
+}

@@ -1,0 +1,373 @@
+//! The statements of the record API, for every dialect: select, page, count, insert, update, delete, outbox.
+
+use std::sync::Arc;
+
+use strata_core::expr::Expr;
+use strata_core::schema::Collection;
+use strata_core::{ColType, Record, Value};
+use uuid::Uuid;
+
+use super::filter::{self, FilterScope};
+use super::{Dialect, SqlBuilder};
+use crate::StoreError;
+use crate::model::{ListQuery, Scope, SortKey};
+
+/// The alias of the collection's table in every statement.
+pub const ALIAS: &str = "t";
+
+/// Column types of a record row: the system fields, then the declared fields.
+pub fn record_columns(collection: &Collection) -> Vec<ColType> {
+    let mut cols = vec![
+        ColType::Uuid,
+        ColType::Datetime,
+        ColType::Datetime,
+        ColType::Int,
+    ];
+    cols.extend(collection.fields.iter().map(|f| f.storage()));
+    cols
+}
+
+/// The type of a sortable or filterable column, system fields included.
+pub fn column_type(collection: &Collection, name: &str) -> Option<ColType> {
+    match name {
+        "id" => Some(ColType::Uuid),
+        "created_at" | "updated_at" => Some(ColType::Datetime),
+        "version" => Some(ColType::Int),
+        _ => collection.field(name).map(|f| f.storage()),
+    }
+}
+
+/// A row read with [`record_columns`] as a record.
+pub fn decode_record(row: Vec<Value>) -> Result<Record, StoreError> {
+    let mut values = row.into_iter();
+    let mut next = || {
+        values
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("short record row"))
+    };
+    let (
+        Value::Uuid(id),
+        Value::Datetime(created_at),
+        Value::Datetime(updated_at),
+        Value::Int(version),
+    ) = (next()?, next()?, next()?, next()?)
+    else {
+        return Err(anyhow::anyhow!("a record row has malformed system columns").into());
+    };
+    Ok(Record {
+        id,
+        created_at,
+        updated_at,
+        version,
+        values: values.collect(),
+    })
+}
+
+fn select_record(b: &mut SqlBuilder, collection: &Collection) {
+    select_columns(b, collection);
+    from(b, collection);
+}
+
+fn from(b: &mut SqlBuilder, collection: &Collection) {
+    b.push(" FROM ")
+        .ident(&collection.name)
+        .push(" ")
+        .ident(ALIAS);
+}
+
+fn select_columns(b: &mut SqlBuilder, collection: &Collection) {
+    b.push("SELECT ");
+    for (i, name) in ["id", "created_at", "updated_at", "version"]
+        .into_iter()
+        .chain(collection.fields.iter().map(|f| f.name.as_str()))
+        .enumerate()
+    {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.column(ALIAS, name);
+    }
+}
+
+/// Append ` AND (c1) AND (c2)…`, each condition compiled for this scope.
+pub fn push_conditions(
+    b: &mut SqlBuilder,
+    scope: &Scope,
+    collection: &Collection,
+    conditions: &[Arc<Expr>],
+    data: Option<&Record>,
+) -> Result<(), StoreError> {
+    for condition in conditions {
+        filter_one(b, scope, collection, condition, data)?;
+    }
+    Ok(())
+}
+
+fn filter_one(
+    b: &mut SqlBuilder,
+    scope: &Scope,
+    collection: &Collection,
+    rule: &Expr,
+    data: Option<&Record>,
+) -> Result<(), StoreError> {
+    let filter_scope = FilterScope {
+        schema: &scope.schema,
+        collection,
+        alias: ALIAS,
+        principal: &scope.principal,
+        data,
+        now: scope.now,
+    };
+    b.push(" AND (");
+    filter::compile(rule, &filter_scope, b)
+        .map_err(|e| anyhow::anyhow!("a checked expression failed to compile: {e}"))?;
+    b.push(")");
+    Ok(())
+}
+
+/// `SELECT … WHERE id = ? AND conditions`, locking the row for the write that follows.
+pub fn select_one(
+    dialect: Dialect,
+    scope: &Scope,
+    collection: &Collection,
+    id: Uuid,
+    visible: &[Arc<Expr>],
+    for_update: bool,
+) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(dialect);
+    select_record(&mut b, collection);
+    b.push(" WHERE ")
+        .column(ALIAS, "id")
+        .push(" = ")
+        .param(Value::Uuid(id), ColType::Uuid);
+    push_conditions(&mut b, scope, collection, visible, None)?;
+    if for_update && dialect != Dialect::Sqlite {
+        b.push(" FOR UPDATE");
+    }
+    Ok(b)
+}
+
+/// `SELECT 1 … WHERE id = ? AND (rule)`: whether a rule holds for a stored row, with `@data` bound to `data`.
+pub fn rule_holds(
+    dialect: Dialect,
+    scope: &Scope,
+    collection: &Collection,
+    id: Uuid,
+    rule: &Expr,
+    data: Option<&Record>,
+) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("SELECT 1");
+    from(&mut b, collection);
+    b.push(" WHERE ")
+        .column(ALIAS, "id")
+        .push(" = ")
+        .param(Value::Uuid(id), ColType::Uuid);
+    filter_one(&mut b, scope, collection, rule, data)?;
+    Ok(b)
+}
+
+/// Records by id, filtered by conditions (reads and expansion).
+pub fn fetch_by_ids(
+    dialect: Dialect,
+    scope: &Scope,
+    collection: &Collection,
+    ids: &[Uuid],
+    conditions: &[Arc<Expr>],
+) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(dialect);
+    select_record(&mut b, collection);
+    b.push(" WHERE ").column(ALIAS, "id").push(" IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(Value::Uuid(*id), ColType::Uuid);
+    }
+    b.push(")");
+    push_conditions(&mut b, scope, collection, conditions, None)?;
+    Ok(b)
+}
+
+/// One page: conditions, keyset position, order, `limit + 1` rows to tell whether more follow.
+pub fn list(dialect: Dialect, q: &ListQuery) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(dialect);
+    select_record(&mut b, &q.collection);
+    b.push(" WHERE 1=1");
+    push_conditions(&mut b, &q.scope, &q.collection, &q.conditions, None)?;
+    if let Some(after) = &q.after {
+        b.push(" AND (");
+        push_keyset(&mut b, &q.collection, &q.sort, after);
+        b.push(")");
+    }
+    b.push(" ORDER BY ");
+    for (i, key) in q.sort.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.column(ALIAS, &key.field);
+        // NULLs first ascending and last descending (SPEC §14): the default of SQLite and MySQL.
+        match (dialect, key.descending) {
+            (Dialect::Postgres, false) => b.push(" ASC NULLS FIRST"),
+            (Dialect::Postgres, true) => b.push(" DESC NULLS LAST"),
+            (_, false) => b.push(" ASC"),
+            (_, true) => b.push(" DESC"),
+        };
+    }
+    b.push(" LIMIT ")
+        .push(&(u64::from(q.limit) + 1).to_string());
+    if q.offset > 0 {
+        b.push(" OFFSET ").push(&q.offset.to_string());
+    }
+    Ok(b)
+}
+
+/// `SELECT COUNT(*)` of the rows a list's conditions admit.
+pub fn count(dialect: Dialect, q: &ListQuery) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("SELECT COUNT(*) FROM ")
+        .ident(&q.collection.name)
+        .push(" ")
+        .ident(ALIAS)
+        .push(" WHERE 1=1");
+    push_conditions(&mut b, &q.scope, &q.collection, &q.conditions, None)?;
+    Ok(b)
+}
+
+/// The rows strictly after `after` in the order of `sort`, NULLs first ascending and last descending:
+/// `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR …`.
+fn push_keyset(b: &mut SqlBuilder, collection: &Collection, sort: &[SortKey], after: &[Value]) {
+    for i in 0..sort.len() {
+        if i > 0 {
+            b.push(" OR ");
+        }
+        b.push("(");
+        for (key, value) in sort.iter().zip(after).take(i) {
+            let ty = column_type(collection, &key.field).unwrap_or(ColType::Text);
+            b.column(ALIAS, &key.field);
+            if value.is_null() {
+                b.push(" IS NULL AND ");
+            } else {
+                b.push(" = ").param(value.clone(), ty).push(" AND ");
+            }
+        }
+        let key = &sort[i];
+        let ty = column_type(collection, &key.field).unwrap_or(ColType::Text);
+        let value = after.get(i).cloned().unwrap_or(Value::Null);
+        match (key.descending, value.is_null()) {
+            // Ascending, after NULL: every non-null value.
+            (false, true) => b.column(ALIAS, &key.field).push(" IS NOT NULL"),
+            (false, false) => b.column(ALIAS, &key.field).push(" > ").param(value, ty),
+            // Descending, NULLs last: nothing sorts after NULL but NULL itself (a tie, handled by later keys).
+            (true, true) => b.push("1=0"),
+            (true, false) => b
+                .push("(")
+                .column(ALIAS, &key.field)
+                .push(" < ")
+                .param(value, ty)
+                .push(" OR ")
+                .column(ALIAS, &key.field)
+                .push(" IS NULL)"),
+        };
+        b.push(")");
+    }
+}
+
+fn record_params(collection: &Collection, record: &Record) -> Vec<(String, Value, ColType)> {
+    let mut cols = vec![
+        ("id".to_owned(), Value::Uuid(record.id), ColType::Uuid),
+        (
+            "created_at".to_owned(),
+            Value::Datetime(record.created_at),
+            ColType::Datetime,
+        ),
+        (
+            "updated_at".to_owned(),
+            Value::Datetime(record.updated_at),
+            ColType::Datetime,
+        ),
+        (
+            "version".to_owned(),
+            Value::Int(record.version),
+            ColType::Int,
+        ),
+    ];
+    for (field, value) in collection.fields.iter().zip(&record.values) {
+        cols.push((field.name.clone(), value.clone(), field.storage()));
+    }
+    cols
+}
+
+pub fn insert(dialect: Dialect, collection: &Collection, record: &Record) -> SqlBuilder {
+    let cols = record_params(collection, record);
+    let mut b = SqlBuilder::new(dialect);
+    b.push("INSERT INTO ").ident(&collection.name).push(" (");
+    for (i, (name, _, _)) in cols.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.ident(name);
+    }
+    b.push(") VALUES (");
+    for (i, (_, value, ty)) in cols.into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(value, ty);
+    }
+    b.push(")");
+    b
+}
+
+/// `UPDATE … SET every column WHERE id = ? AND version = ?` (the version the change was computed from).
+pub fn update(
+    dialect: Dialect,
+    collection: &Collection,
+    record: &Record,
+    from_version: i64,
+) -> SqlBuilder {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("UPDATE ").ident(&collection.name).push(" SET ");
+    for (i, (name, value, ty)) in record_params(collection, record)
+        .into_iter()
+        .skip(2)
+        .enumerate()
+    {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.ident(&name).push(" = ").param(value, ty);
+    }
+    b.push(" WHERE ")
+        .ident("id")
+        .push(" = ")
+        .param(Value::Uuid(record.id), ColType::Uuid);
+    b.push(" AND ")
+        .ident("version")
+        .push(" = ")
+        .param(Value::Int(from_version), ColType::Int);
+    b
+}
+
+pub fn delete(dialect: Dialect, collection: &Collection, id: Uuid) -> SqlBuilder {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("DELETE FROM ")
+        .ident(&collection.name)
+        .push(" WHERE ")
+        .ident("id")
+        .push(" = ");
+    b.param(Value::Uuid(id), ColType::Uuid);
+    b
+}
+
+/// Whether a record with this id exists in `collection` (relation checks).
+pub fn exists(dialect: Dialect, collection: &str, id: Uuid) -> SqlBuilder {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("SELECT 1 FROM ")
+        .ident(collection)
+        .push(" WHERE ")
+        .ident("id")
+        .push(" = ");
+    b.param(Value::Uuid(id), ColType::Uuid);
+    b
+}

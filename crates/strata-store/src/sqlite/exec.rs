@@ -1,0 +1,144 @@
+//! Running statements on a rusqlite connection: binding values, decoding rows by column type, and mapping
+//! SQLite's errors to [`StoreError`].
+
+use async_trait::async_trait;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, params_from_iter};
+use strata_core::value::{format_datetime, parse_date};
+use strata_core::{ColType, Value};
+
+use crate::error::{StoreError, StoreResult};
+use crate::exec::Exec;
+use crate::sql::{Dialect, Param, SqlBuilder};
+
+/// A connection borrowed by one job on a store thread. Its futures never wait: the store's threads drive them
+/// with `block_on`.
+pub struct SqliteExec<'c> {
+    pub conn: &'c mut Connection,
+}
+
+struct Bind<'a>(&'a Param);
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match &self.0.value {
+            Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+            Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*b))),
+            Value::Int(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*i)),
+            Value::Float(f) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Uuid(u) => {
+                ToSqlOutput::Owned(rusqlite::types::Value::Text(u.hyphenated().to_string()))
+            }
+            Value::Datetime(d) => {
+                ToSqlOutput::Owned(rusqlite::types::Value::Text(format_datetime(d)))
+            }
+            Value::Date(d) => ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                d.format("%Y-%m-%d").to_string(),
+            )),
+            Value::Json(j) => ToSqlOutput::Owned(rusqlite::types::Value::Text(j.to_string())),
+        })
+    }
+}
+
+fn decode(v: ValueRef<'_>, ty: ColType) -> StoreResult<Value> {
+    let bad = || {
+        StoreError::Other(anyhow::anyhow!(
+            "column of type {ty:?} holds an unexpected SQLite value"
+        ))
+    };
+    Ok(match (v, ty) {
+        (ValueRef::Null, _) => Value::Null,
+        (ValueRef::Integer(i), ColType::Int) => Value::Int(i),
+        (ValueRef::Integer(i), ColType::Bool) => Value::Bool(i != 0),
+        (ValueRef::Integer(i), ColType::Float) => Value::Float(i as f64),
+        (ValueRef::Real(f), ColType::Float) => Value::Float(f),
+        (ValueRef::Text(t), ty) => {
+            let s = std::str::from_utf8(t).map_err(|_| bad())?;
+            match ty {
+                ColType::Text => Value::Text(s.to_owned()),
+                ColType::Uuid => Value::Uuid(uuid::Uuid::try_parse(s).map_err(|_| bad())?),
+                ColType::Datetime => Value::Datetime(
+                    chrono::DateTime::parse_from_rfc3339(s)
+                        .map_err(|_| bad())?
+                        .with_timezone(&chrono::Utc),
+                ),
+                ColType::Date => Value::Date(parse_date(s).ok_or_else(bad)?),
+                ColType::Json => Value::Json(serde_json::from_str(s).map_err(|_| bad())?),
+                _ => return Err(bad()),
+            }
+        }
+        _ => return Err(bad()),
+    })
+}
+
+/// SQLite's constraint and busy errors in the catalogue's terms.
+pub fn map_error(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(failure, message) = &e {
+        match (failure.code, failure.extended_code) {
+            (
+                ErrorCode::ConstraintViolation,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY,
+            ) => {
+                // "UNIQUE constraint failed: posts.slug, posts.other": name the first column.
+                let field = message
+                    .as_deref()
+                    .and_then(|m| m.rsplit(": ").next())
+                    .and_then(|cols| cols.split(", ").next())
+                    .and_then(|col| col.rsplit('.').next())
+                    .unwrap_or("id")
+                    .to_owned();
+                return StoreError::Unique { field };
+            }
+            // A RESTRICT action reports through SQLite's trigger machinery, so match the message too.
+            (ErrorCode::ConstraintViolation, rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => {
+                return StoreError::Restricted;
+            }
+            (ErrorCode::ConstraintViolation, _)
+                if message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("FOREIGN KEY constraint failed")) =>
+            {
+                return StoreError::Restricted;
+            }
+            (ErrorCode::OperationInterrupted, _) => return StoreError::Timeout,
+            (ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked, _) => {
+                return StoreError::Unavailable(anyhow::Error::new(e));
+            }
+            _ => {}
+        }
+    }
+    StoreError::other(e)
+}
+
+#[async_trait]
+impl Exec for SqliteExec<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn fetch(&mut self, stmt: &SqlBuilder, cols: &[ColType]) -> StoreResult<Vec<Vec<Value>>> {
+        let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
+        let mut rows = prepared
+            .query(params_from_iter(stmt.params.iter().map(Bind)))
+            .map_err(map_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_error)? {
+            let mut values = Vec::with_capacity(cols.len());
+            for (i, ty) in cols.iter().enumerate() {
+                values.push(decode(row.get_ref(i).map_err(map_error)?, *ty)?);
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    async fn execute(&mut self, stmt: &SqlBuilder) -> StoreResult<u64> {
+        let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
+        let n = prepared
+            .execute(params_from_iter(stmt.params.iter().map(Bind)))
+            .map_err(map_error)?;
+        Ok(n as u64)
+    }
+}

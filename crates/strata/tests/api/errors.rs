@@ -1,0 +1,385 @@
+//! Bad input of every kind gets its documented 4xx from the catalogue, and the data is unchanged (SPEC §5, §14).
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::on_backends;
+
+on_backends!(
+    malformed_and_hostile_json_is_400_malformed_json,
+    another_content_type_is_415,
+    a_body_over_the_limit_is_413,
+    unknown_routes_are_404_and_wrong_methods_405_with_allow,
+    unknown_fields_are_refused_not_dropped,
+    wrong_types_for_every_field_type_are_refused_and_nothing_is_stored,
+    out_of_range_values_are_refused,
+    a_unique_violation_is_409_naming_the_field,
+    invalid_filters_are_400_with_a_position,
+    hostile_filters_are_refused_or_harmless,
+    a_url_over_8_kib_is_414,
+    a_collection_without_rules_is_locked,
+);
+
+async fn post_raw(app: &TestApp, body: impl Into<reqwest::Body>) -> crate::helpers::Reply {
+    app.send(
+        app.client
+            .post(app.url("/api/v1/posts"))
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await
+}
+
+async fn count_posts(app: &TestApp) -> u64 {
+    app.get("/api/v1/posts?count=true&limit=1").await.body["total"]
+        .as_u64()
+        .expect("a total")
+}
+
+async fn malformed_and_hostile_json_is_400_malformed_json(app: TestApp) {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    for body in [
+        "{\"title\": ".to_owned(),
+        "not json".to_owned(),
+        "[1, 2]".to_owned(),
+        "\"just a string\"".to_owned(),
+        "{\"title\": \"a\"} trailing".to_owned(),
+        deep,
+        String::new(),
+    ] {
+        let reply = post_raw(&app, body.clone()).await;
+        assert_eq!(reply.status, 400, "{body:.40}");
+        assert_eq!(reply.code(), "malformed_json", "{body:.40}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert!(
+            reply.body["request_id"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+        );
+        assert_eq!(reply.body["type"], "/docs/errors#malformed_json");
+        assert_eq!(reply.body["status"], 400);
+    }
+    let invalid_utf8 = post_raw(&app, vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}']).await;
+    assert_eq!(invalid_utf8.code(), "malformed_json");
+    assert_eq!(count_posts(&app).await, 0);
+}
+
+async fn another_content_type_is_415(app: TestApp) {
+    let reply = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/posts"))
+                .header("content-type", "text/plain")
+                .body("{\"title\":\"a\"}"),
+        )
+        .await;
+    assert_eq!(reply.status, 415);
+    assert_eq!(reply.code(), "unsupported_media_type");
+    let none = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/posts"))
+                .body("{\"title\":\"a\"}"),
+        )
+        .await;
+    assert_eq!(none.status, 415);
+    assert_eq!(count_posts(&app).await, 0);
+}
+
+async fn a_body_over_the_limit_is_413(app: TestApp) {
+    // The test server accepts 64 KiB.
+    let body = json!({"title": "big", "body": "x".repeat(70 * 1024)}).to_string();
+    let reply = post_raw(&app, body).await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.code(), "payload_too_large");
+    assert_eq!(count_posts(&app).await, 0);
+}
+
+async fn unknown_routes_are_404_and_wrong_methods_405_with_allow(app: TestApp) {
+    for path in ["/nope", "/api/v2/posts", "/api/v1/posts/a/b/c"] {
+        let reply = app.get(path).await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.code(), "not_found");
+    }
+    let reply = app.send(app.client.delete(app.url("/api/v1/posts"))).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.code(), "method_not_allowed");
+    let allow = reply.header("allow").expect("an Allow header");
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let batch = app.get("/api/v1/batch").await;
+    assert_eq!(batch.status, 405);
+    assert_eq!(batch.header("allow"), Some("POST"));
+}
+
+async fn unknown_fields_are_refused_not_dropped(app: TestApp) {
+    let reply = app
+        .post(
+            "/api/v1/posts",
+            &json!({"title": "a", "colour": "red", "expand": {}}),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.code(), "validation_failed");
+    let errors = reply.body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().all(|e| e["code"] == "unknown_field"));
+    assert!(errors.iter().any(|e| e["path"] == "/colour"));
+    assert_eq!(count_posts(&app).await, 0);
+}
+
+async fn wrong_types_for_every_field_type_are_refused_and_nothing_is_stored(app: TestApp) {
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("title", json!(5), "wrong_type"),
+        ("title", json!(["a"]), "wrong_type"),
+        ("views", json!("7"), "wrong_type"),
+        ("views", json!(1.5), "not_integer"),
+        ("views", json!(true), "wrong_type"),
+        ("score", json!("1.0"), "wrong_type"),
+        ("featured", json!("true"), "wrong_type"),
+        ("featured", json!(1), "wrong_type"),
+        ("published", json!("yesterday"), "invalid_format"),
+        ("published", json!(1700000000), "wrong_type"),
+        ("day", json!("2024-13-01"), "invalid_format"),
+        ("day", json!("2024-01-01T00:00:00Z"), "invalid_format"),
+        ("contact", json!("not an email"), "invalid_format"),
+        ("link", json!("ftp://x"), "invalid_format"),
+        ("link", json!("javascript:alert(1)"), "invalid_format"),
+        ("ref", json!("1234"), "invalid_format"),
+        ("status", json!("archived"), "invalid_option"),
+        ("tags", json!([1, 2]), "json_schema"),
+        ("tags", json!("a"), "json_schema"),
+        ("author", json!("not-a-uuid"), "invalid_relation"),
+        ("slug", json!("Has Spaces"), "pattern"),
+    ];
+    for (field, value, code) in cases {
+        let mut body = json!({"title": "ok"});
+        body[field] = value.clone();
+        let reply = app.post("/api/v1/posts", &body).await;
+        assert_eq!(reply.status, 400, "{field} = {value}: {}", reply.body);
+        assert_eq!(
+            reply.body["errors"][0]["path"],
+            format!("/{field}"),
+            "{field} = {value}"
+        );
+        assert_eq!(
+            reply.body["errors"][0]["code"], code,
+            "{field} = {value}: {}",
+            reply.body
+        );
+    }
+    let several = app
+        .post(
+            "/api/v1/posts",
+            &json!({"title": 1, "views": "x", "status": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        several.body["errors"].as_array().map(Vec::len),
+        Some(3),
+        "every problem at once"
+    );
+    assert_eq!(several.body["detail"], "3 fields are invalid");
+    assert_eq!(count_posts(&app).await, 0);
+}
+
+async fn out_of_range_values_are_refused(app: TestApp) {
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("views", json!(-1), "out_of_range"),
+        ("views", json!(1e300), "out_of_range"),
+        ("views", json!(18446744073709551615u64), "out_of_range"),
+        ("score", json!(10.51), "out_of_range"),
+        ("score", json!(-11), "out_of_range"),
+        ("title", json!("x".repeat(201)), "too_long"),
+        ("title", json!(""), "ok"),
+        ("published", json!("0999-12-31T23:59:59Z"), "out_of_range"),
+        ("day", json!("0500-01-01"), "out_of_range"),
+    ];
+    for (field, value, code) in cases {
+        let mut body = json!({"title": "ok"});
+        body[field] = value.clone();
+        let reply = app.post("/api/v1/posts", &body).await;
+        if code == "ok" {
+            assert_eq!(reply.status, 201, "{field} = {value}: {}", reply.body);
+            continue;
+        }
+        assert_eq!(reply.status, 400, "{field} = {value}: {}", reply.body);
+        assert_eq!(
+            reply.body["errors"][0]["code"], code,
+            "{field} = {value}: {}",
+            reply.body
+        );
+    }
+    let emoji = app
+        .post("/api/v1/posts", &json!({"title": "🎉".repeat(200)}))
+        .await;
+    assert_eq!(emoji.status, 201, "lengths count characters, not bytes");
+    assert_eq!(count_posts(&app).await, 2);
+}
+
+async fn a_unique_violation_is_409_naming_the_field(app: TestApp) {
+    app.create("posts", json!({"title": "a", "slug": "same"}))
+        .await;
+    let reply = app
+        .post("/api/v1/posts", &json!({"title": "b", "slug": "same"}))
+        .await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(reply.code(), "conflict");
+    assert_eq!(reply.body["errors"][0]["path"], "/slug");
+    assert_eq!(reply.body["errors"][0]["code"], "unique");
+    assert_eq!(
+        app.post("/api/v1/posts", &json!({"title": "c", "slug": "Same"}))
+            .await
+            .status,
+        400,
+        "pattern first"
+    );
+    assert_eq!(
+        app.post("/api/v1/posts", &json!({"title": "c", "slug": "same-2"}))
+            .await
+            .status,
+        201
+    );
+    let other = app.create("posts", json!({"title": "d"})).await;
+    let patch = app
+        .patch(
+            &format!("/api/v1/posts/{}", other["id"].as_str().unwrap()),
+            &json!({"slug": "same"}),
+        )
+        .await;
+    assert_eq!(patch.status, 409);
+    assert_eq!(count_posts(&app).await, 3);
+}
+
+async fn invalid_filters_are_400_with_a_position(app: TestApp) {
+    for (filter, position) in [
+        ("title = ", 8),
+        ("(title = 'a'", 0),
+        ("title === 'a'", 6),
+        ("nosuch = 1", 0),
+    ] {
+        let reply = app
+            .send(
+                app.client
+                    .get(app.url("/api/v1/posts"))
+                    .query(&[("filter", filter)]),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{filter}");
+        assert_eq!(reply.code(), "invalid_filter", "{filter}");
+        let error = &reply.body["errors"][0];
+        assert_eq!(error["path"], "/filter");
+        assert_eq!(error["code"], "syntax");
+        assert_eq!(error["position"], position, "{filter}: {error}");
+    }
+    let mismatched = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/posts"))
+                .query(&[("filter", "views = 'many'")]),
+        )
+        .await;
+    assert_eq!(mismatched.code(), "invalid_filter");
+}
+
+async fn hostile_filters_are_refused_or_harmless(app: TestApp) {
+    app.create("posts", json!({"title": "safe"})).await;
+    let injections = [
+        "title = 'x' || 1=1 --",
+        "title = ''; DROP TABLE posts; --'",
+        "title = 'a' OR '1'='1'",
+        "title = '\\' OR 1=1 --'",
+    ];
+    for filter in injections {
+        let reply = app
+            .send(
+                app.client
+                    .get(app.url("/api/v1/posts"))
+                    .query(&[("filter", filter)]),
+            )
+            .await;
+        assert!(
+            reply.status == 400 || reply.body["data"].as_array().is_some_and(Vec::is_empty),
+            "{filter}: {}",
+            reply.body
+        );
+    }
+    let quoted = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/posts"))
+                .query(&[("filter", "title = 'x'' OR ''1''=''1'")]),
+        )
+        .await;
+    assert!(quoted.status == 400 || quoted.body["data"].as_array().is_some_and(Vec::is_empty));
+    let deep = format!("{}title = 'a'{}", "(".repeat(40), ")".repeat(40));
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/posts"))
+                .query(&[("filter", deep.as_str())]),
+        )
+        .await;
+    assert_eq!(reply.code(), "invalid_filter");
+    let huge = format!("title = '{}'", "x".repeat(5000));
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/posts"))
+                .query(&[("filter", huge.as_str())]),
+        )
+        .await;
+    assert_eq!(reply.code(), "invalid_filter");
+    let list = (0..101)
+        .map(|i| format!("'{i}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let many = format!("title in ({list})");
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/posts"))
+                .query(&[("filter", many.as_str())]),
+        )
+        .await;
+    assert_eq!(reply.code(), "invalid_filter");
+    assert_eq!(count_posts(&app).await, 1, "the table is still there");
+}
+
+async fn a_url_over_8_kib_is_414(app: TestApp) {
+    let reply = app
+        .get(&format!("/api/v1/posts?filter={}", "a".repeat(9000)))
+        .await;
+    assert_eq!(reply.status, 414);
+    assert_eq!(reply.code(), "uri_too_long");
+}
+
+async fn a_collection_without_rules_is_locked(app: TestApp) {
+    let id = uuid::Uuid::now_v7();
+    for reply in [
+        app.get("/api/v1/vault").await,
+        app.get(&format!("/api/v1/vault/{id}")).await,
+        app.post("/api/v1/vault", &json!({"note": "x"})).await,
+        app.patch(&format!("/api/v1/vault/{id}"), &json!({"note": "x"}))
+            .await,
+        app.delete(&format!("/api/v1/vault/{id}")).await,
+        app.get("/api/v1/users").await,
+    ] {
+        assert_eq!(reply.status, 401, "{}", reply.body);
+        assert_eq!(reply.code(), "unauthenticated");
+    }
+    // A public collection without a rule for one action locks that action only.
+    let post = app.create("posts", json!({"title": "a"})).await;
+    let comment = app
+        .create("comments", json!({"post": post["id"], "text": "t"}))
+        .await;
+    let update = app
+        .patch(
+            &format!("/api/v1/comments/{}", comment["id"].as_str().unwrap()),
+            &json!({"text": "u"}),
+        )
+        .await;
+    assert_eq!(update.status, 401);
+}

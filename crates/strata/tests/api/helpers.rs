@@ -1,0 +1,259 @@
+//! Starting the real server on port 0 against a fresh database per test, and talking HTTP to it.
+
+use std::sync::Once;
+
+use serde_json::Value;
+use strata::settings::{Secret, Settings};
+use strata::startup::Application;
+use strata_core::schema::Schema;
+
+/// The stores the API tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The schema most tests use: public posts with a relation to public authors, and a locked collection.
+pub const BLOG: &str = r#"
+[collections.authors]
+fields.name  = { type = "text", required = true, max_length = 100 }
+fields.email = { type = "email", unique = true }
+rules.list = "true"
+rules.view = "true"
+rules.create = "true"
+rules.update = "true"
+rules.delete = "true"
+
+[collections.posts]
+fields.title     = { type = "text", required = true, max_length = 200 }
+fields.slug      = { type = "text", unique = true, max_length = 100, pattern = "^[a-z0-9-]+$" }
+fields.body      = { type = "text", max_length = 100000 }
+fields.status    = { type = "select", options = ["draft", "published"], default = "draft" }
+fields.views     = { type = "integer", min = 0, default = 0 }
+fields.score     = { type = "number", min = -10.5, max = 10.5 }
+fields.featured  = { type = "boolean", default = false }
+fields.published = { type = "datetime" }
+fields.day       = { type = "date" }
+fields.contact   = { type = "email" }
+fields.link      = { type = "url" }
+fields.ref       = { type = "uuid" }
+fields.tags      = { type = "json", schema = { type = "array", items = { type = "string" } } }
+fields.author    = { type = "relation", collection = "authors", on_delete = "cascade" }
+fields.secret    = { type = "text", hidden = true }
+fields.rank      = { type = "integer", read_only = true, default = 1 }
+rules.list   = "true"
+rules.view   = "true"
+rules.create = "true"
+rules.update = "true"
+rules.delete = "true"
+
+[collections.comments]
+fields.post = { type = "relation", collection = "posts", required = true, on_delete = "restrict" }
+fields.text = { type = "text", required = true, max_length = 500 }
+rules.list   = "true"
+rules.view   = "true"
+rules.create = "true"
+rules.delete = "true"
+
+[collections.vault]
+fields.note = { type = "text" }
+"#;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    /// The database the server uses.
+    pub database_url: String,
+    _data: tempfile::TempDir,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            strata::telemetry::init("info");
+        }
+    });
+}
+
+fn require_services() -> bool {
+    std::env::var("STRATA_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// A fresh PostgreSQL database for one test, or `None` (skip) when the server is unreachable outside CI.
+pub async fn fresh_postgres() -> Option<String> {
+    let server = std::env::var("STRATA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("strata_api_{}", uuid::Uuid::now_v7().simple());
+    let admin = format!("{server}/postgres");
+    let connected = sqlx::postgres::PgPool::connect(&admin).await;
+    let pool = match connected {
+        Ok(pool) => pool,
+        Err(e) if !require_services() => {
+            eprintln!("skipping: PostgreSQL is unreachable at {server}: {e}");
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL is required (STRATA_REQUIRE_SERVICES=1) but unreachable: {e}"),
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    Some(format!("{server}/{name}"))
+}
+
+/// Start the real server on port 0 with `schema` on a fresh database of `backend`.
+pub async fn spawn_app_with(backend: Backend, schema: &str) -> Option<TestApp> {
+    init_logs();
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::default();
+    settings.data_dir = data.path().to_owned();
+    settings.server.addr = "127.0.0.1:0".into();
+    settings.server.body_limit = 64 * 1024;
+    if backend == Backend::Postgres {
+        let url = fresh_postgres().await?;
+        settings.database.url = Some(Secret::new(url));
+    }
+    let database_url = settings.database_url();
+    let schema = Schema::from_toml(schema).expect("valid test schema");
+    let app = Application::build(settings, schema)
+        .await
+        .expect("the server builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        backend,
+        database_url,
+        _data: data,
+    })
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, BLOG).await
+}
+
+/// A response read whole: status, headers and the JSON body (or Null).
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `code` of a problem body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.client.patch(self.url(path)).json(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.client.put(self.url(path)).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.client.delete(self.url(path))).await
+    }
+
+    /// Create a record and return its body's `data`.
+    pub async fn create(&self, collection: &str, body: Value) -> Value {
+        let reply = self.post(&format!("/api/v1/{collection}"), &body).await;
+        assert_eq!(reply.status, 201, "create {collection}: {}", reply.body);
+        reply.body["data"].clone()
+    }
+}
+
+/// Run a test body on every backend the API tests cover: `on_backends!(name)` makes `name::sqlite` and
+/// `name::postgres` from `async fn name(app: TestApp)`.
+#[macro_export]
+macro_rules! on_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::helpers::{Backend, spawn_app};
+
+                #[tokio::test]
+                async fn sqlite() {
+                    if let Some(app) = spawn_app(Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(app) = spawn_app(Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+impl TestApp {
+    /// The outbox events stored so far, oldest first, as their CloudEvents JSON.
+    pub async fn outbox(&self) -> Vec<Value> {
+        let sql = "SELECT payload FROM _outbox ORDER BY id";
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://").to_owned();
+                let conn = rusqlite::Connection::open(path).expect("open sqlite");
+                let mut stmt = conn.prepare(sql).expect("prepare");
+                stmt.query_map([], |row| row.get::<_, String>(0))
+                    .expect("query")
+                    .map(|payload| {
+                        serde_json::from_str(&payload.expect("row")).expect("json payload")
+                    })
+                    .collect()
+            }
+            Backend::Postgres => {
+                let pool = sqlx::postgres::PgPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                let rows: Vec<(Value,)> =
+                    sqlx::query_as(sql).fetch_all(&pool).await.expect("query");
+                pool.close().await;
+                rows.into_iter().map(|(v,)| v).collect()
+            }
+        }
+    }
+}
