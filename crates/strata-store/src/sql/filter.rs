@@ -19,6 +19,8 @@ mod differential;
 #[cfg(test)]
 mod random;
 #[cfg(test)]
+mod scratch;
+#[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Utc};

@@ -3,6 +3,7 @@
 //! its write, one fsync for all); a few reader threads with cached prepared statements.
 
 mod exec;
+mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -18,6 +19,7 @@ use tokio::sync::oneshot;
 
 pub use exec::SqliteExec;
 use exec::map_error;
+use watchdog::Watchdog;
 
 use crate::error::{StoreError, StoreResult};
 use crate::migrate::{self, Plan, ddl::Ddl};
@@ -45,7 +47,12 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Open (creating if needed) the database file and start the writer and `readers` reader threads.
-    pub fn open(path: &Path, readers: usize, busy_timeout: Duration) -> StoreResult<SqliteStore> {
+    /// Statements running past `statement_timeout` are interrupted (503 `timeout`).
+    pub fn open(
+        path: &Path,
+        readers: usize,
+        statement_timeout: Duration,
+    ) -> StoreResult<SqliteStore> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -55,19 +62,22 @@ impl SqliteStore {
                 )
             })?;
         }
-        let writer_conn = open_connection(path, busy_timeout, false)?;
+        let writer_conn = open_connection(path, statement_timeout, false)?;
+        let writer_watchdog =
+            Watchdog::install(&writer_conn, statement_timeout).map_err(map_error)?;
         let (writer, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer_conn, write_rx))
+            .spawn(move || write_loop(writer_conn, writer_watchdog, write_rx))
             .map_err(StoreError::other)?;
         let (readers_tx, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
         for i in 0..readers.max(1) {
-            let conn = open_connection(path, busy_timeout, true)?;
+            let conn = open_connection(path, statement_timeout, true)?;
+            let watchdog = Watchdog::install(&conn, statement_timeout).map_err(map_error)?;
             let rx = read_rx.clone();
             thread::Builder::new()
                 .name(format!("sqlite-reader-{i}"))
-                .spawn(move || read_loop(conn, rx))
+                .spawn(move || read_loop(conn, watchdog, rx))
                 .map_err(StoreError::other)?;
         }
         Ok(SqliteStore {
@@ -145,14 +155,14 @@ fn open_connection(
     Ok(conn)
 }
 
-fn read_loop(mut conn: Connection, jobs: Receiver<ReadJob>) {
+fn read_loop(mut conn: Connection, watchdog: Watchdog, jobs: Receiver<ReadJob>) {
     while let Ok(job) = jobs.recv() {
-        job(&mut conn);
+        watchdog.guard(|| job(&mut conn));
     }
 }
 
 /// Group commit: take every write waiting, run each in a savepoint, commit once, then answer each.
-fn write_loop(mut conn: Connection, jobs: Receiver<WriteJob>) {
+fn write_loop(mut conn: Connection, watchdog: Watchdog, jobs: Receiver<WriteJob>) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
@@ -172,7 +182,7 @@ fn write_loop(mut conn: Connection, jobs: Receiver<WriteJob>) {
         let mut finishers = Vec::with_capacity(group.len());
         for job in group {
             let savepoint = conn.execute_batch("SAVEPOINT w");
-            let (ok, finish) = job(&mut conn);
+            let (ok, finish) = watchdog.guard(|| job(&mut conn));
             let end = if ok {
                 "RELEASE w"
             } else {

@@ -15,6 +15,8 @@ pub const SCHEMA: &str = r#"
 [collections.authors]
 fields.name   = { type = "text", required = true, max_length = 100 }
 fields.handle = { type = "text", max_length = 50, unique = true }
+rules.list   = "true"
+rules.view   = "true"
 
 [collections.posts]
 fields.title        = { type = "text", required = true, max_length = 200 }

@@ -383,3 +383,43 @@ async fn a_collection_without_rules_is_locked(app: TestApp) {
         .await;
     assert_eq!(update.status, 401);
 }
+
+/// A query past `database.statement_timeout` is interrupted and answered 503 `timeout`.
+#[tokio::test]
+async fn a_query_past_the_statement_timeout_is_503_timeout_on_sqlite() {
+    use crate::helpers::{BLOG, Backend, spawn_app_configured};
+    let Some(app) = spawn_app_configured(Backend::Sqlite, BLOG, |s| {
+        s.database.statement_timeout = std::time::Duration::from_millis(20);
+    })
+    .await
+    else {
+        return;
+    };
+    app.create("posts", json!({"title": "seed"})).await;
+    // Many rows, written straight to the file so that seeding does not run into the timeout itself.
+    let path = app.database_url.trim_start_matches("sqlite://").to_owned();
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
+         INSERT INTO posts (id, created_at, updated_at, version, title, status, views, featured, rank)
+         SELECT printf('00000000-0000-7000-8000-%012d', i), '2024-01-01T00:00:00.000000Z',
+                '2024-01-01T00:00:00.000000Z', 1, 'row ' || i, 'draft', 0, 0, 1 FROM n",
+    )
+    .expect("seed");
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/posts"))
+                .query(&[("filter", "title ~ 'zzz'"), ("count", "true")]),
+        )
+        .await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.code(), "timeout");
+    assert_eq!(
+        app.get("/api/v1/posts?limit=1").await.status,
+        200,
+        "the next query runs normally"
+    );
+}

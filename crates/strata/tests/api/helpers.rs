@@ -107,6 +107,15 @@ pub async fn fresh_postgres() -> Option<String> {
 
 /// Start the real server on port 0 with `schema` on a fresh database of `backend`.
 pub async fn spawn_app_with(backend: Backend, schema: &str) -> Option<TestApp> {
+    spawn_app_configured(backend, schema, |_| {}).await
+}
+
+/// Like [`spawn_app_with`], with settings adjusted by `configure`.
+pub async fn spawn_app_configured(
+    backend: Backend,
+    schema: &str,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     init_logs();
     let data = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::default();
@@ -117,6 +126,7 @@ pub async fn spawn_app_with(backend: Backend, schema: &str) -> Option<TestApp> {
         let url = fresh_postgres().await?;
         settings.database.url = Some(Secret::new(url));
     }
+    configure(&mut settings);
     let database_url = settings.database_url();
     let schema = Schema::from_toml(schema).expect("valid test schema");
     let app = Application::build(settings, schema)

@@ -7,7 +7,7 @@ use super::differential::{checked, database, eval_results, posts, sql_results};
 use super::tests::{schema, user};
 
 /// A seeded generator of well-typed filters over the posts table.
-struct Gen(u64);
+pub(super) struct Gen(pub(super) u64);
 
 impl Gen {
     fn below(&mut self, n: usize) -> usize {
@@ -77,7 +77,7 @@ impl Gen {
         }
     }
 
-    fn condition(&mut self, depth: usize) -> String {
+    pub(super) fn condition(&mut self, depth: usize) -> String {
         if depth == 0 {
             return self.comparison();
         }
