@@ -9,7 +9,7 @@ use strata_core::expr::{CheckScope, EvalContext, Expr, Mode, Tri, check, eval, p
 use strata_core::schema::{Action, Collection};
 use strata_core::value::parse_datetime;
 use strata_core::{Principal, PrincipalKind, Record, Value};
-use strata_store::{FetchQuery, RecordStore, Scope, StoreError, WriteOp};
+use strata_store::{Dialect, FetchQuery, RecordStore, Scope, StoreError, WriteOp};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -74,6 +74,41 @@ const FILTERS: &[&str] = &[
     "!(title = 'x' || views = 1)",
     "(views = 1 || score = 2) && !(published = null)",
     "created_at <= updated_at && version = 1",
+];
+
+/// Where a backend is known to differ from the evaluator, and why: reported, not yet fixed. Each is printed as a
+/// notice while it lasts; once fixed, the notice says so and the entry should go.
+const KNOWN_DIVERGENCES: &[(Dialect, &str, &str)] = &[
+    (
+        Dialect::Postgres,
+        "score = views",
+        "bigint = double compares as doubles: i64::MAX = 2^63",
+    ),
+    (
+        Dialect::Postgres,
+        "score > views",
+        "bigint > double compares as doubles: 2^63 > i64::MAX is lost",
+    ),
+    (
+        Dialect::Mysql,
+        "score = views",
+        "BIGINT = DOUBLE compares as doubles: i64::MAX = 2^63",
+    ),
+    (
+        Dialect::Mysql,
+        "score > views",
+        "BIGINT > DOUBLE compares as doubles: 2^63 > i64::MAX is lost",
+    ),
+    (
+        Dialect::Mysql,
+        "meta ?= 'a'",
+        "JSON_CONTAINS looks into nested arrays (sql/filter/json.rs)",
+    ),
+    (
+        Dialect::Mysql,
+        "!(meta ?= 'a')",
+        "JSON_CONTAINS looks into nested arrays (sql/filter/json.rs)",
+    ),
 ];
 
 fn checked(scope: &Scope, c: &Collection, src: &str, mode: Mode) -> Arc<Expr> {
@@ -214,7 +249,7 @@ fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
     ids
 }
 
-pub async fn filters_select_what_the_evaluator_accepts(store: &dyn RecordStore, _: &Probe) {
+pub async fn filters_select_what_the_evaluator_accepts(store: &dyn RecordStore, probe: &Probe) {
     let schema = schema();
     store.migrate(&schema, false).await.expect("migrate");
     let admin = admin_scope(&schema);
