@@ -179,3 +179,45 @@ mod tests {
         assert_eq!(parse_bytes("1PiB"), None);
     }
 }
+
+#[cfg(test)]
+mod layering {
+    use super::Settings;
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "strata.toml",
+                "data_dir = \"/from/file\"\n[server]\naddr = \"127.0.0.1:1111\"\nbody_limit = \"2MiB\"\n[database]\nstatement_timeout = \"2s\"\n[collections.posts]\nfields.title = { type = \"text\" }\n",
+            )?;
+            let path = std::path::Path::new("strata.toml");
+            let from_file = Settings::load(Some(path))?;
+            assert_eq!(from_file.server.addr, "127.0.0.1:1111");
+            assert_eq!(from_file.server.body_limit, 2 << 20);
+            assert_eq!(
+                from_file.database.statement_timeout,
+                std::time::Duration::from_secs(2)
+            );
+            assert_eq!(
+                from_file.server.request_timeout,
+                std::time::Duration::from_secs(30),
+                "a default"
+            );
+            assert_eq!(from_file.database_url(), "sqlite:///from/file/data.db");
+
+            jail.set_env("STRATA_SERVER__ADDR", "127.0.0.1:2222");
+            jail.set_env("STRATA_DATA_DIR", "/from/env");
+            jail.set_env("STRATA_DATABASE__URL", "postgres://u:secret@db/app");
+            let from_env = Settings::load(Some(path))?;
+            assert_eq!(from_env.server.addr, "127.0.0.1:2222");
+            assert_eq!(from_env.data_dir, std::path::PathBuf::from("/from/env"));
+            assert_eq!(from_env.database_url(), "postgres://u:secret@db/app");
+            assert!(
+                !format!("{from_env:?}").contains("secret"),
+                "secrets never reach Debug output"
+            );
+            Ok(())
+        });
+    }
+}
