@@ -32,7 +32,8 @@ pub fn validate(
                 .and_then(|r| r.get(collection, name))
                 .is_some_and(|v| v.to_json() == *value);
             // On create, `id` may be chosen by the client; it is checked by `create_id`.
-            if !unchanged && !(mode == Mode::Create && name == "id") {
+            let client_id = mode == Mode::Create && name == "id";
+            if !unchanged && !client_id {
                 errors.push(FieldError::new(
                     format!("/{name}"),
                     Code::ReadOnly,

@@ -18,6 +18,8 @@ use crate::error::{denied, from_store};
 use crate::params::{self, ExpandNode, ReadParams, Selection};
 use crate::{cursor, filter};
 
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// Records of every collection, as the schema declares them.
 #[derive(Clone)]
 pub struct RecordService {
@@ -186,9 +188,7 @@ impl RecordService {
         collection: &'a Collection,
         records: &'a [Record],
         nodes: &'a [ExpandNode],
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<Vec<Map<String, serde_json::Value>>, Error>> + Send + 'a>,
-    > {
+    ) -> BoxFuture<'a, Result<Vec<Map<String, serde_json::Value>>, Error>> {
         Box::pin(async move {
             let mut maps = vec![Map::new(); records.len()];
             for node in nodes {

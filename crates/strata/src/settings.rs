@@ -92,7 +92,7 @@ impl Default for DatabaseSettings {
 
 impl Settings {
     /// Defaults, then the config file (if any), then `STRATA_…` environment variables.
-    pub fn load(config: Option<&Path>) -> Result<Settings, figment::Error> {
+    pub fn load(config: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = config {
             figment = figment.merge(Toml::file_exact(path));
@@ -100,6 +100,7 @@ impl Settings {
         figment
             .merge(Env::prefixed("STRATA_").split("__"))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database URL, defaulting to the SQLite file in the data directory.
@@ -185,6 +186,7 @@ mod layering {
     use super::Settings;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type.
     fn the_environment_overrides_the_file_which_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -192,7 +194,7 @@ mod layering {
                 "data_dir = \"/from/file\"\n[server]\naddr = \"127.0.0.1:1111\"\nbody_limit = \"2MiB\"\n[database]\nstatement_timeout = \"2s\"\n[collections.posts]\nfields.title = { type = \"text\" }\n",
             )?;
             let path = std::path::Path::new("strata.toml");
-            let from_file = Settings::load(Some(path))?;
+            let from_file = Settings::load(Some(path)).map_err(|e| *e)?;
             assert_eq!(from_file.server.addr, "127.0.0.1:1111");
             assert_eq!(from_file.server.body_limit, 2 << 20);
             assert_eq!(
@@ -209,7 +211,7 @@ mod layering {
             jail.set_env("STRATA_SERVER__ADDR", "127.0.0.1:2222");
             jail.set_env("STRATA_DATA_DIR", "/from/env");
             jail.set_env("STRATA_DATABASE__URL", "postgres://u:secret@db/app");
-            let from_env = Settings::load(Some(path))?;
+            let from_env = Settings::load(Some(path)).map_err(|e| *e)?;
             assert_eq!(from_env.server.addr, "127.0.0.1:2222");
             assert_eq!(from_env.data_dir, std::path::PathBuf::from("/from/env"));
             assert_eq!(from_env.database_url(), "postgres://u:secret@db/app");

@@ -118,8 +118,10 @@ pub async fn spawn_app_configured(
 ) -> Option<TestApp> {
     init_logs();
     let data = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::default();
-    settings.data_dir = data.path().to_owned();
+    let mut settings = Settings {
+        data_dir: data.path().to_owned(),
+        ..Settings::default()
+    };
     settings.server.addr = "127.0.0.1:0".into();
     settings.server.body_limit = 64 * 1024;
     if backend == Backend::Postgres {
