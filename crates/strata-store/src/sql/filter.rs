@@ -11,6 +11,7 @@
 
 mod coerce;
 mod json;
+mod numeric;
 mod path;
 mod sqlite;
 
@@ -18,8 +19,6 @@ mod sqlite;
 mod differential;
 #[cfg(test)]
 mod random;
-#[cfg(test)]
-mod scratch;
 #[cfg(test)]
 mod tests;
 
@@ -212,9 +211,18 @@ impl<'s> Compiler<'s, '_> {
             CompareOp::AnyEq => self.any_eq(left, right, position),
             _ if left.reads_row() && right.reads_row() => {
                 let (left, right) = (self.resolve(left)?, self.resolve(right)?);
-                self.value_path(&left)?;
-                self.out.push(sql_op(op));
-                self.value_path(&right)
+                match (left.ty, right.ty) {
+                    (ColType::Int, ColType::Float) => self.int_against_float(&left, op, &right),
+                    (ColType::Float, ColType::Int) => {
+                        let flipped = op.flipped().unwrap_or(op);
+                        self.int_against_float(&right, flipped, &left)
+                    }
+                    _ => {
+                        self.value_path(&left)?;
+                        self.out.push(sql_op(op));
+                        self.value_path(&right)
+                    }
+                }
             }
             _ if left.reads_row() => {
                 let value = self.known(right, position)?;

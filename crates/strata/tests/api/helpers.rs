@@ -242,6 +242,23 @@ macro_rules! on_backends {
 }
 
 impl TestApp {
+    /// Run one SQL statement on the server's database, behind its back.
+    pub async fn execute_sql(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://").to_owned();
+                let conn = rusqlite::Connection::open(path).expect("open sqlite");
+                conn.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
+                conn.execute_batch(sql).expect("statement runs");
+            }
+            Backend::Postgres => {
+                let pool = sqlx::postgres::PgPool::connect(&self.database_url).await.expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.expect("statement runs");
+                pool.close().await;
+            }
+        }
+    }
+
     /// The outbox events stored so far, oldest first, as their CloudEvents JSON.
     pub async fn outbox(&self) -> Vec<Value> {
         let sql = "SELECT payload FROM _outbox ORDER BY id";

@@ -184,7 +184,7 @@ pub(super) fn checked(src: &str, schema: &Schema) -> Result<Expr, ExprError> {
     Ok(expr)
 }
 
-pub(super) const EXPRESSIONS: &[&str] = &[
+const EXPRESSIONS: &[&str] = &[
     "title = 'Straße'",
     "title != 'Straße'",
     "title < 'a'",

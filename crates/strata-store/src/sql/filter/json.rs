@@ -6,9 +6,9 @@
 //!   WHERE j1.type = 'text' AND j1.value = ?) ELSE FALSE END` (`json_each` also walks objects, hence the guard).
 //! - PostgreSQL: `x @> CAST($1 AS JSONB)` with `[value]` bound: jsonb containment matches top-level elements
 //!   of an array only, and is null for a null field.
-//! - MySQL/MariaDB: `(JSON_TYPE(x) = 'ARRAY' AND JSON_CONTAINS(x, ?))` with the value's JSON bound. MySQL's
-//!   containment also looks into nested arrays (`[["a"]]` contains `"a"`), which the other two do not; json
-//!   fields compared with `?=` are flat arrays in practice.
+//! - MySQL/MariaDB: the same `CASE`, over `JSON_TABLE(x, '$[*]' COLUMNS (v JSON PATH '$')) j1 WHERE
+//!   JSON_TYPE(j1.v) NOT IN ('ARRAY', 'OBJECT') AND JSON_CONTAINS(j1.v, ?)` with the value's JSON bound (MySQL
+//!   8.0.4+, MariaDB 10.6+). `JSON_CONTAINS(x, ?)` alone would also find the value inside nested arrays.
 
 use strata_core::expr::{ExprError, ResolvedPath};
 use strata_core::{ColType, Value};
@@ -48,22 +48,26 @@ impl<'s> Compiler<'s, '_> {
                 self.out.push(" AS JSONB))");
             }
             Dialect::Mysql => {
-                self.out.push("(JSON_TYPE(");
+                self.null_or_array_case(path, "JSON_TYPE", "'ARRAY'")?;
+                self.out.push("JSON_TABLE(");
                 self.value_path(path)?;
-                self.out.push(") = 'ARRAY' AND JSON_CONTAINS(");
-                self.value_path(path)?;
+                let j = self.fresh("j");
                 self.out
+                    .push(", '$[*]' COLUMNS (v JSON PATH '$')) ")
+                    .ident(&j)
+                    .push(" WHERE JSON_TYPE(");
+                self.out
+                    .column(&j, "v")
+                    .push(") NOT IN ('ARRAY', 'OBJECT') AND JSON_CONTAINS(");
+                self.out
+                    .column(&j, "v")
                     .push(", ")
-                    .param(Value::Json(json), ColType::Json)
-                    .push("))");
+                    .param(Value::Json(json), ColType::Json);
+                self.out.push(")) ELSE FALSE END");
             }
             Dialect::Sqlite => {
-                self.out.push("CASE WHEN ");
-                self.value_path(path)?;
-                self.out.push(" IS NULL THEN NULL WHEN json_type(");
-                self.value_path(path)?;
-                self.out
-                    .push(") = 'array' THEN EXISTS (SELECT 1 FROM json_each(");
+                self.null_or_array_case(path, "json_type", "'array'")?;
+                self.out.push("json_each(");
                 self.value_path(path)?;
                 let j = self.fresh("j");
                 self.out.push(") ").ident(&j).push(" WHERE ");
@@ -71,6 +75,28 @@ impl<'s> Compiler<'s, '_> {
                 self.out.push(") ELSE FALSE END");
             }
         }
+        Ok(())
+    }
+
+    /// `CASE WHEN x IS NULL THEN NULL WHEN type_fn(x) = array THEN EXISTS (SELECT 1 FROM `, to be followed by the
+    /// table of the array's elements.
+    fn null_or_array_case(
+        &mut self,
+        path: &ResolvedPath<'s>,
+        type_fn: &str,
+        array: &str,
+    ) -> Result<(), ExprError> {
+        self.out.push("CASE WHEN ");
+        self.value_path(path)?;
+        self.out
+            .push(" IS NULL THEN NULL WHEN ")
+            .push(type_fn)
+            .push("(");
+        self.value_path(path)?;
+        self.out
+            .push(") = ")
+            .push(array)
+            .push(" THEN EXISTS (SELECT 1 FROM ");
         Ok(())
     }
 

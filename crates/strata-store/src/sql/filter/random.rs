@@ -7,7 +7,7 @@ use super::differential::{checked, database, eval_results, posts, sql_results};
 use super::tests::{schema, user};
 
 /// A seeded generator of well-typed filters over the posts table.
-pub(super) struct Gen(pub(super) u64);
+struct Gen(u64);
 
 impl Gen {
     fn below(&mut self, n: usize) -> usize {
@@ -77,7 +77,7 @@ impl Gen {
         }
     }
 
-    pub(super) fn condition(&mut self, depth: usize) -> String {
+    fn condition(&mut self, depth: usize) -> String {
         if depth == 0 {
             return self.comparison();
         }

@@ -268,11 +268,41 @@ fn any_eq_on_json_is_a_containment_test_per_dialect() {
     let (text, params) = sql(Dialect::Mysql, "tags ?= true", &user());
     assert_eq!(
         text,
-        "(JSON_TYPE(`t`.`tags`) = 'ARRAY' AND JSON_CONTAINS(`t`.`tags`, ?))"
+        concat!(
+            "CASE WHEN `t`.`tags` IS NULL THEN NULL WHEN JSON_TYPE(`t`.`tags`) = 'ARRAY' THEN EXISTS (SELECT 1 FROM ",
+            "JSON_TABLE(`t`.`tags`, '$[*]' COLUMNS (v JSON PATH '$')) `j1` WHERE JSON_TYPE(`j1`.`v`) NOT IN ",
+            "('ARRAY', 'OBJECT') AND JSON_CONTAINS(`j1`.`v`, ?)) ELSE FALSE END"
+        )
     );
     assert_eq!(
         params,
         [param(Value::Json(serde_json::json!(true)), ColType::Json)]
+    );
+}
+
+#[test]
+fn an_integer_column_meets_a_float_column_exactly() {
+    assert_eq!(
+        text_of(Dialect::Sqlite, "score > views"),
+        r#""t"."views" < "t"."score""#
+    );
+    assert_eq!(
+        text_of(Dialect::Postgres, "score > views"),
+        concat!(
+            r#"CASE WHEN "t"."views" IS NULL OR "t"."score" IS NULL THEN NULL "#,
+            r#"WHEN CAST("t"."views" AS DOUBLE PRECISION) <> "t"."score" "#,
+            r#"THEN CAST("t"."views" AS DOUBLE PRECISION) < "t"."score" "#,
+            r#"WHEN "t"."score" >= CAST('9223372036854775808' AS DOUBLE PRECISION) THEN TRUE "#,
+            r#"ELSE "t"."views" < CAST("t"."score" AS BIGINT) END"#
+        )
+    );
+    assert_eq!(
+        text_of(Dialect::Mysql, "views = score"),
+        concat!(
+            "CASE WHEN `t`.`views` IS NULL OR `t`.`score` IS NULL THEN NULL WHEN (`t`.`views` + 0e0) <> `t`.`score` ",
+            "THEN (`t`.`views` + 0e0) = `t`.`score` WHEN `t`.`score` >= 9223372036854775808e0 THEN FALSE ",
+            "ELSE `t`.`views` = CAST(`t`.`score` AS SIGNED) END"
+        )
     );
 }
 
