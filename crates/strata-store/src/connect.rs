@@ -5,7 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{StoreError, StoreResult};
+use crate::mysql::MysqlStore;
+use crate::postgres::PostgresStore;
 use crate::{DynStore, sqlite::SqliteStore};
+
+/// Connections per pool on PostgreSQL and MySQL unless `database.max_connections` says otherwise.
+const DEFAULT_POOL: u32 = 16;
 
 /// How to open a store.
 #[derive(Debug, Clone)]
@@ -30,6 +35,15 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> StoreResult<DynStor
                 readers,
                 options.statement_timeout,
             )?))
+        }
+        "postgres" | "postgresql" => {
+            let pool = options.max_connections.unwrap_or(DEFAULT_POOL);
+            Ok(Arc::new(PostgresStore::connect(url, pool, options.statement_timeout).await?))
+        }
+        "mysql" | "mariadb" => {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let pool = options.max_connections.unwrap_or(DEFAULT_POOL);
+            Ok(Arc::new(MysqlStore::connect(&url, pool, options.statement_timeout).await?))
         }
         _ => Err(StoreError::Unavailable(anyhow::anyhow!(
             "unsupported database URL scheme `{scheme}`: use sqlite://, postgres:// or mysql://"
