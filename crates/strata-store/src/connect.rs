@@ -38,12 +38,16 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> StoreResult<DynStor
         }
         "postgres" | "postgresql" => {
             let pool = options.max_connections.unwrap_or(DEFAULT_POOL);
-            Ok(Arc::new(PostgresStore::connect(url, pool, options.statement_timeout).await?))
+            Ok(Arc::new(
+                PostgresStore::connect(url, pool, options.statement_timeout).await?,
+            ))
         }
         "mysql" | "mariadb" => {
             let url = url.replacen("mariadb://", "mysql://", 1);
             let pool = options.max_connections.unwrap_or(DEFAULT_POOL);
-            Ok(Arc::new(MysqlStore::connect(&url, pool, options.statement_timeout).await?))
+            Ok(Arc::new(
+                MysqlStore::connect(&url, pool, options.statement_timeout).await?,
+            ))
         }
         _ => Err(StoreError::Unavailable(anyhow::anyhow!(
             "unsupported database URL scheme `{scheme}`: use sqlite://, postgres:// or mysql://"

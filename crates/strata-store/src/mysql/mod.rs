@@ -40,7 +40,8 @@ pub struct MysqlStore {
 
 impl MysqlStore {
     /// Connect to `url` with a pool of at most `max_connections`, each session running statements under
-    /// `statement_timeout` (SPEC §14). Fails with [`StoreError::Unavailable`] when the server does not answer.
+    /// `statement_timeout` (SPEC §14; zero: none). Fails with [`StoreError::Unavailable`] when the server does
+    /// not answer.
     pub async fn connect(
         url: &str,
         max_connections: u32,
@@ -55,7 +56,7 @@ impl MysqlStore {
             .max_connections(max_connections.max(1))
             .acquire_timeout(statement_timeout.max(Duration::from_secs(1)))
             .after_connect(move |conn, _| {
-                Box::pin(async move { configure_session(conn, Some(statement_timeout)).await })
+                Box::pin(async move { configure_session(conn, statement_timeout).await })
             })
             .connect_with(options)
             .await
@@ -114,7 +115,7 @@ impl MysqlStore {
         // A migration may build indexes on large tables: the request timeout does not apply to it. The session
         // is changed, so the connection is closed afterwards rather than returned to the pool.
         conn.close_on_drop();
-        configure_session(&mut conn, None)
+        configure_session(&mut conn, Duration::ZERO)
             .await
             .map_err(|e| self.map(e))?;
         // GET_LOCK names are server-wide: scope the lock to this database.
@@ -128,7 +129,9 @@ impl MysqlStore {
         .try_get_unchecked::<Option<i64>, _>(0)
         .map_err(|e| self.map(e))?;
         if got != Some(1) {
-            return Err(StoreError::Timeout);
+            return Err(StoreError::Unavailable(anyhow::anyhow!(
+                "another instance held the migration lock for {MIGRATION_LOCK_WAIT} s"
+            )));
         }
         let result = self.migrate_locked(&mut conn, schema, apply).await;
         let released = sqlx::query(AssertSqlSafe(format!("SELECT RELEASE_LOCK({lock})")))
@@ -169,17 +172,13 @@ async fn is_mariadb(conn: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
     Ok(row.try_get_unchecked::<String, _>(0)?.contains("MariaDB"))
 }
 
-/// UTC and strict mode on every session; the statement timeout on pooled ones (`None`: no timeout, for
-/// migrations).
+/// UTC and strict mode on every session, and the statement timeout (zero: none, as for migrations).
 async fn configure_session(
     conn: &mut MySqlConnection,
-    timeout: Option<Duration>,
+    timeout: Duration,
 ) -> Result<(), sqlx::Error> {
     let mariadb = is_mariadb(conn).await?;
-    let timeout_ms = timeout.map_or(0, |t| t.as_millis().max(1));
-    // Whole seconds, at least 1; without a timeout, the server's own setting.
-    let lock_wait =
-        timeout.map_or_else(|| "DEFAULT".to_owned(), |t| t.as_secs().max(1).to_string());
+    let timeout_ms = timeout.as_millis();
     let statement_time = if mariadb {
         // Seconds, with microsecond precision; 0 disables it.
         format!(
@@ -189,6 +188,12 @@ async fn configure_session(
         )
     } else {
         format!("max_execution_time = {timeout_ms}")
+    };
+    // Whole seconds, at least 1; without a timeout, the server's own setting.
+    let lock_wait = if timeout.is_zero() {
+        "DEFAULT".to_owned()
+    } else {
+        timeout.as_secs().max(1).to_string()
     };
     let sql = format!(
         "SET SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00', SESSION {statement_time}, \

@@ -178,14 +178,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_non_database_error_is_not_a_constraint() {
-        assert!(matches!(
-            map_error(sqlx::Error::RowNotFound),
-            StoreError::Other(_)
-        ));
-    }
-
-    #[test]
     fn a_closed_pool_is_unavailable() {
         assert!(matches!(
             map_error(sqlx::Error::PoolClosed),

@@ -37,7 +37,8 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connect to `url` with a pool of at most `max_connections`, each running statements under
-    /// `statement_timeout` (SPEC §14). Fails with [`StoreError::Unavailable`] when the server does not answer.
+    /// `statement_timeout` (SPEC §14; zero: none). Fails with [`StoreError::Unavailable`] when the server does
+    /// not answer.
     pub async fn connect(
         url: &str,
         max_connections: u32,
@@ -49,9 +50,10 @@ impl PostgresStore {
             })?
             .application_name("strata")
             // Sent in the startup packet: no extra round trip per connection.
+            // Zero disables the timeout, as it does for PostgreSQL itself.
             .options([(
                 "statement_timeout",
-                format!("{}ms", statement_timeout.as_millis().max(1)),
+                format!("{}ms", statement_timeout.as_millis()),
             )]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use strata_core::expr::{CheckScope, Expr, Mode, check, parse};
 use strata_core::schema::{Collection, Schema};
-use strata_core::{Principal, Record, Value};
+use strata_core::{Principal, PrincipalKind, Record, Value};
 use strata_store::{
     BatchError, EventMeta, FetchQuery, ListQuery, RecordStore, Scope, SortKey, WriteBatch, WriteOp,
     WriteOutcome,
@@ -228,5 +229,33 @@ pub fn list_query(
         after: None,
         offset: 0,
         count: false,
+    }
+}
+
+/// Parse and check a condition, as the services do before handing it to a store.
+pub fn checked(scope: &Scope, c: &Collection, src: &str, mode: Mode) -> Arc<Expr> {
+    let expr = parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+    let check_scope = CheckScope {
+        schema: &scope.schema,
+        collection: c,
+        mode,
+        hidden_visible: true,
+    };
+    check(&expr, &check_scope).unwrap_or_else(|e| panic!("{src}: {e}"));
+    Arc::new(expr)
+}
+
+/// A user's scope: Bob, a moderator, when `id` is his record's.
+pub fn user_scope(scope: &Scope, id: Uuid) -> Scope {
+    let principal = Principal {
+        kind: PrincipalKind::User,
+        id: Some(id),
+        email: Some("bob@example.com".into()),
+        roles: vec!["moderator".into()],
+        user: None,
+    };
+    Scope {
+        principal: Arc::new(principal),
+        ..scope.clone()
     }
 }

@@ -6,6 +6,7 @@ mod fixtures;
 mod harness;
 mod idempotency_stories;
 mod record_stories;
+mod rule_stories;
 mod schema_stories;
 mod sessions;
 mod write_stories;
@@ -48,6 +49,6 @@ stories!(
     write_stories::a_failing_op_rolls_back_the_whole_batch,
     write_stories::every_write_leaves_its_outbox_event,
     filter_stories::filters_select_what_the_evaluator_accepts,
-    filter_stories::rules_checked_in_a_write_refuse_it_whole,
+    rule_stories::rules_checked_in_a_write_refuse_it_whole,
     idempotency_stories::idempotency_keys_go_from_claimed_to_done,
 );

@@ -248,12 +248,18 @@ impl TestApp {
             Backend::Sqlite => {
                 let path = self.database_url.trim_start_matches("sqlite://").to_owned();
                 let conn = rusqlite::Connection::open(path).expect("open sqlite");
-                conn.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
+                conn.busy_timeout(std::time::Duration::from_secs(5))
+                    .expect("busy timeout");
                 conn.execute_batch(sql).expect("statement runs");
             }
             Backend::Postgres => {
-                let pool = sqlx::postgres::PgPool::connect(&self.database_url).await.expect("connect");
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.expect("statement runs");
+                let pool = sqlx::postgres::PgPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&pool)
+                    .await
+                    .expect("statement runs");
                 pool.close().await;
             }
         }

@@ -75,6 +75,11 @@ async fn a_key_held_by_a_request_in_flight_is_409_until_it_lapses(app: TestApp) 
         "INSERT INTO _idempotency (scope, idem_key, fingerprint, created_at) VALUES ('ip:127.0.0.1', 'stale', 'x', '2020-01-01T00:00:00.000000Z')",
     )
     .await;
-    assert_eq!(post_with_key(&app, "stale", &json!({"title": "a"})).await.status, 201);
+    assert_eq!(
+        post_with_key(&app, "stale", &json!({"title": "a"}))
+            .await
+            .status,
+        201
+    );
     assert_eq!(app.get("/api/v1/posts?count=true").await.body["total"], 1);
 }
