@@ -8,7 +8,8 @@ use crate::on_backends;
 on_backends!(
     a_repeated_key_replays_the_first_answer,
     a_key_reused_with_another_body_is_422,
-    a_refused_request_is_replayed_too
+    a_refused_request_is_replayed_too,
+    a_key_held_by_a_request_in_flight_is_409_until_it_lapses,
 );
 
 async fn post_with_key(
