@@ -12,6 +12,7 @@ use strata_core::schema::Schema;
 pub enum Backend {
     Sqlite,
     Postgres,
+    Mysql,
 }
 
 /// The schema most tests use: public posts with a relation to public authors, and a locked collection.
@@ -105,6 +106,27 @@ pub async fn fresh_postgres() -> Option<String> {
     Some(format!("{server}/{name}"))
 }
 
+/// A fresh MariaDB/MySQL database for one test, or `None` (skip) when the server is unreachable outside CI.
+pub async fn fresh_mysql() -> Option<String> {
+    let server = std::env::var("STRATA_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let name = format!("strata_api_{}", uuid::Uuid::now_v7().simple());
+    let pool = match sqlx::mysql::MySqlPool::connect(&server).await {
+        Ok(pool) => pool,
+        Err(e) if !require_services() => {
+            eprintln!("skipping: MySQL is unreachable at {server}: {e}");
+            return None;
+        }
+        Err(e) => panic!("MySQL is required (STRATA_REQUIRE_SERVICES=1) but unreachable: {e}"),
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    Some(format!("{server}/{name}"))
+}
+
 /// Start the real server on port 0 with `schema` on a fresh database of `backend`.
 pub async fn spawn_app_with(backend: Backend, schema: &str) -> Option<TestApp> {
     spawn_app_configured(backend, schema, |_| {}).await
@@ -124,9 +146,10 @@ pub async fn spawn_app_configured(
     };
     settings.server.addr = "127.0.0.1:0".into();
     settings.server.body_limit = 64 * 1024;
-    if backend == Backend::Postgres {
-        let url = fresh_postgres().await?;
-        settings.database.url = Some(Secret::new(url));
+    match backend {
+        Backend::Sqlite => {}
+        Backend::Postgres => settings.database.url = Some(Secret::new(fresh_postgres().await?)),
+        Backend::Mysql => settings.database.url = Some(Secret::new(fresh_mysql().await?)),
     }
     configure(&mut settings);
     let database_url = settings.database_url();
@@ -214,8 +237,8 @@ impl TestApp {
     }
 }
 
-/// Run a test body on every backend the API tests cover: `on_backends!(name)` makes `name::sqlite` and
-/// `name::postgres` from `async fn name(app: TestApp)`.
+/// Run a test body on every backend: `on_backends!(name)` makes `name::sqlite`, `name::postgres` and
+/// `name::mysql` from `async fn name(app: TestApp)`.
 #[macro_export]
 macro_rules! on_backends {
     ($($name:ident),* $(,)?) => {
@@ -236,12 +259,27 @@ macro_rules! on_backends {
                         super::$name(app).await;
                     }
                 }
+
+                #[tokio::test]
+                async fn mysql() {
+                    if let Some(app) = spawn_app(Backend::Mysql).await {
+                        super::$name(app).await;
+                    }
+                }
             }
         )*
     };
 }
 
 impl TestApp {
+    /// A datetime as a SQL literal of this backend (`2020-01-01T00:00:00.000000Z` on SQLite and PostgreSQL).
+    pub fn sql_datetime(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        match self.backend {
+            Backend::Mysql => t.format("'%Y-%m-%d %H:%M:%S%.6f'").to_string(),
+            _ => t.format("'%Y-%m-%dT%H:%M:%S%.6fZ'").to_string(),
+        }
+    }
+
     /// Run one SQL statement on the server's database, behind its back.
     pub async fn execute_sql(&self, sql: &str) {
         match self.backend {
@@ -262,17 +300,28 @@ impl TestApp {
                     .expect("statement runs");
                 pool.close().await;
             }
+            Backend::Mysql => {
+                let pool = sqlx::mysql::MySqlPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&pool)
+                    .await
+                    .expect("statement runs");
+                pool.close().await;
+            }
         }
     }
 
     /// The outbox events stored so far, oldest first, as their CloudEvents JSON.
     pub async fn outbox(&self) -> Vec<Value> {
-        let sql = "SELECT payload FROM _outbox ORDER BY id";
         match self.backend {
             Backend::Sqlite => {
                 let path = self.database_url.trim_start_matches("sqlite://").to_owned();
                 let conn = rusqlite::Connection::open(path).expect("open sqlite");
-                let mut stmt = conn.prepare(sql).expect("prepare");
+                let mut stmt = conn
+                    .prepare("SELECT payload FROM _outbox ORDER BY id")
+                    .expect("prepare");
                 stmt.query_map([], |row| row.get::<_, String>(0))
                     .expect("query")
                     .map(|payload| {
@@ -284,10 +333,24 @@ impl TestApp {
                 let pool = sqlx::postgres::PgPool::connect(&self.database_url)
                     .await
                     .expect("connect");
+                let sql = "SELECT payload FROM _outbox ORDER BY id";
                 let rows: Vec<(Value,)> =
                     sqlx::query_as(sql).fetch_all(&pool).await.expect("query");
                 pool.close().await;
                 rows.into_iter().map(|(v,)| v).collect()
+            }
+            Backend::Mysql => {
+                // MariaDB's JSON is text.
+                let pool = sqlx::mysql::MySqlPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                let sql = "SELECT CAST(payload AS CHAR) FROM _outbox ORDER BY id";
+                let rows: Vec<(String,)> =
+                    sqlx::query_as(sql).fetch_all(&pool).await.expect("query");
+                pool.close().await;
+                rows.into_iter()
+                    .map(|(v,)| serde_json::from_str(&v).expect("json payload"))
+                    .collect()
             }
         }
     }

@@ -62,19 +62,22 @@ async fn a_refused_request_is_replayed_too(app: TestApp) {
 }
 
 async fn a_key_held_by_a_request_in_flight_is_409_until_it_lapses(app: TestApp) {
+    let claim = |key: &str, at: chrono::DateTime<chrono::Utc>| {
+        format!(
+            "INSERT INTO _idempotency (scope, idem_key, fingerprint, created_at) VALUES ('ip:127.0.0.1', '{key}', 'x', {})",
+            app.sql_datetime(at)
+        )
+    };
     // Another request claimed the key a moment ago and has not finished.
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
-    app.execute_sql(&format!(
-        "INSERT INTO _idempotency (scope, idem_key, fingerprint, created_at) VALUES ('ip:127.0.0.1', 'busy', 'x', '{now}')"
-    ))
-    .await;
+    app.execute_sql(&claim("busy", chrono::Utc::now())).await;
     let reply = post_with_key(&app, "busy", &json!({"title": "a"})).await;
     assert_eq!(reply.status, 409);
     assert_eq!(reply.code(), "idempotency_key_in_progress");
     // A claim older than the request timeout has lapsed: the key is taken over.
-    app.execute_sql(
-        "INSERT INTO _idempotency (scope, idem_key, fingerprint, created_at) VALUES ('ip:127.0.0.1', 'stale', 'x', '2020-01-01T00:00:00.000000Z')",
-    )
+    app.execute_sql(&claim(
+        "stale",
+        chrono::Utc::now() - chrono::Duration::hours(1),
+    ))
     .await;
     assert_eq!(
         post_with_key(&app, "stale", &json!({"title": "a"}))
