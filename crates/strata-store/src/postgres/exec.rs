@@ -113,8 +113,22 @@ pub fn map_error(e: sqlx::Error) -> StoreError {
         // query_canceled (statement_timeout), lock_not_available (lock_timeout).
         "57014" | "55P03" => StoreError::Timeout,
         // Connection exceptions, too many connections, shutdown, serialization failure and deadlock: transient.
+        // Refused connections too: the database does not accept them (55000), is gone (3D000), or refuses the
+        // credentials (28000, 28P01).
         c if c.starts_with("08")
-            || matches!(c, "53300" | "57P01" | "57P02" | "57P03" | "40001" | "40P01") =>
+            || matches!(
+                c,
+                "53300"
+                    | "57P01"
+                    | "57P02"
+                    | "57P03"
+                    | "40001"
+                    | "40P01"
+                    | "55000"
+                    | "3D000"
+                    | "28000"
+                    | "28P01"
+            ) =>
         {
             StoreError::Unavailable(anyhow::Error::new(e))
         }

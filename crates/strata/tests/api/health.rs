@@ -72,3 +72,56 @@ async fn every_response_has_security_headers(app: TestApp) {
         );
     }
 }
+
+/// `/readyz` answers 503 `unavailable` while the database refuses connections, and 200 again once it is back.
+#[tokio::test]
+async fn readiness_follows_the_database_on_postgres() {
+    use crate::helpers::{Backend, spawn_app};
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let (server, name) = app.database_url.rsplit_once('/').expect("a database name");
+    let admin = sqlx::postgres::PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("admin connection");
+    let run = |sql: String| {
+        let admin = admin.clone();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&admin)
+                .await
+                .expect("admin statement")
+        }
+    };
+    assert_eq!(app.get("/readyz").await.status, 200);
+
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await;
+    let down = app.get("/readyz").await;
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert_eq!(down.code(), "unavailable");
+    assert_eq!(
+        down.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(
+        !down.body.to_string().contains(name),
+        "no internals in the problem: {}",
+        down.body
+    );
+    assert_eq!(
+        app.get("/healthz").await.status,
+        200,
+        "the process itself is alive"
+    );
+
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    assert_eq!(
+        app.get("/readyz").await.status,
+        200,
+        "ready again without a restart"
+    );
+}
