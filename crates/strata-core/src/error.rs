@@ -205,6 +205,8 @@ pub struct Error {
     pub errors: Vec<FieldError>,
     /// Extra members for the problem body (e.g. `failed_index` of a batch).
     pub extensions: Vec<(&'static str, serde_json::Value)>,
+    /// Response headers the error calls for (`Retry-After`, `WWW-Authenticate`).
+    pub headers: Vec<(&'static str, String)>,
     pub source: Option<anyhow::Error>,
 }
 
@@ -215,6 +217,7 @@ impl Error {
             detail: detail.into(),
             errors: Vec::new(),
             extensions: Vec::new(),
+            headers: Vec::new(),
             source: None,
         }
     }
@@ -259,6 +262,11 @@ impl Error {
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
+        self
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 

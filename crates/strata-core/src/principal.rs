@@ -33,6 +33,8 @@ pub struct Principal {
     pub roles: Vec<String>,
     /// The `users` record, for `@auth.FIELD`.
     pub user: Option<Record>,
+    /// The refresh family or session the credential belongs to (`sid`), for logout and revocation.
+    pub session: Option<Uuid>,
 }
 
 impl Principal {
@@ -43,6 +45,7 @@ impl Principal {
             email: None,
             roles: Vec::new(),
             user: None,
+            session: None,
         }
     }
 
@@ -53,6 +56,7 @@ impl Principal {
             email: Some(email),
             roles: Vec::new(),
             user: None,
+            session: None,
         }
     }
 

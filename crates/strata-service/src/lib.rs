@@ -2,6 +2,7 @@
 //! with the same [`Context`] and gets the same errors from the one catalogue.
 
 mod access;
+pub mod auth;
 mod batch;
 mod body;
 mod context;

@@ -2,6 +2,7 @@
 //! MySQL/MariaDB for production. The record operations are written once ([`exec`]) over each backend's
 //! connection; a backend adds its connection handling, transactions, locking and error mapping.
 
+pub mod auth;
 pub mod connect;
 pub mod error;
 pub mod exec;
@@ -66,6 +67,9 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// Forget a claim whose request failed with a 5xx.
     async fn release_idempotency(&self, key: IdempotencyKey) -> StoreResult<()>;
+
+    /// Run one authentication command in its own transaction.
+    async fn auth(&self, op: auth::AuthOp) -> StoreResult<auth::AuthReply>;
 
     /// Finish pending writes and close connections.
     async fn close(&self);

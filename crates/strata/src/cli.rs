@@ -42,6 +42,39 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Manage admin accounts
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Manage the keys that sign access tokens
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create an admin account; the password comes from --password or STRATA_ADMIN__PASSWORD
+    Create {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        email: String,
+        /// The password (8 to 256 characters); prefer STRATA_ADMIN__PASSWORD, which stays out of shell history
+        #[arg(long, env = "STRATA_ADMIN__PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Start signing with a new key; tokens signed with the old one stay valid until they expire
+    Rotate {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use strata::cli::{Cli, Command, Common, MigrateAction, SchemaAction};
+use strata::cli::{AdminAction, Cli, Command, Common, KeysAction, MigrateAction, SchemaAction};
 use strata::settings::Settings;
 use strata::startup::{self, Application};
 
@@ -72,8 +72,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             store.close().await;
         }
+        Command::Admin {
+            action:
+                AdminAction::Create {
+                    common,
+                    email,
+                    password,
+                },
+        } => {
+            let auth = auth_service(&common).await?;
+            let id = auth.create_admin(&email, &password).await?;
+            println!("admin {email} created ({id})");
+        }
+        Command::Keys {
+            action: KeysAction::Rotate { common },
+        } => {
+            let auth = auth_service(&common).await?;
+            let kid = auth.rotate_keys().await?;
+            println!(
+                "new tokens are signed with key {kid}; tokens signed before stay valid until they expire"
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The auth service over the configured, migrated store, for commands that manage accounts and keys.
+async fn auth_service(common: &Common) -> anyhow::Result<strata_service::auth::AuthService> {
+    let config = startup::config_path(common.config.as_deref());
+    let settings = settings(common, config.as_deref())?;
+    let schema = std::sync::Arc::new(startup::load_schema(config.as_deref())?);
+    let store = startup::open_store(&settings).await?;
+    store.migrate(&schema, false).await?;
+    Ok(strata_service::auth::AuthService::start(store, schema, settings.auth_config()).await?)
 }
 
 fn main() -> ExitCode {

@@ -36,6 +36,54 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub admin: AdminSettings,
+}
+
+/// `[auth]` (SPEC §2, §14).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    pub allow_registration: bool,
+    #[serde(with = "duration")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "duration")]
+    pub refresh_token_ttl: Duration,
+    /// `iss` of access tokens; default the server's URL.
+    pub issuer: Option<String>,
+    #[serde(with = "duration")]
+    pub refresh_reuse_interval: Duration,
+    #[serde(with = "duration")]
+    pub revocation_poll: Duration,
+    /// Argon2id memory in KiB, iterations and lanes.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        let policy = strata_auth::PasswordPolicy::default();
+        AuthSettings {
+            allow_registration: true,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            issuer: None,
+            refresh_reuse_interval: Duration::from_secs(10),
+            revocation_poll: Duration::from_secs(1),
+            argon2_memory_kib: policy.memory_kib,
+            argon2_iterations: policy.iterations,
+            argon2_parallelism: policy.parallelism,
+        }
+    }
+}
+
+/// `[admin]`: an admin account created on first start (SPEC §6).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminSettings {
+    pub email: Option<String>,
+    pub password: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +113,8 @@ impl Default for Settings {
             data_dir: PathBuf::from("./strata_data"),
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
+            auth: AuthSettings::default(),
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -101,6 +151,27 @@ impl Settings {
             .merge(Env::prefixed("STRATA_").split("__"))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The auth service's configuration.
+    pub fn auth_config(&self) -> strata_service::auth::AuthConfig {
+        let a = &self.auth;
+        strata_service::auth::AuthConfig {
+            issuer: a
+                .issuer
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.server.addr)),
+            access_ttl: a.access_token_ttl,
+            refresh_ttl: a.refresh_token_ttl,
+            reuse_interval: a.refresh_reuse_interval,
+            revocation_poll: a.revocation_poll,
+            allow_registration: a.allow_registration,
+            password: strata_auth::PasswordPolicy {
+                memory_kib: a.argon2_memory_kib,
+                iterations: a.argon2_iterations,
+                parallelism: a.argon2_parallelism,
+            },
+        }
     }
 
     /// The database URL, defaulting to the SQLite file in the data directory.

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use strata_core::schema::{Schema, SchemaError};
-use strata_http::HttpConfig;
+use strata_http::{AppState, HttpConfig};
 use strata_service::RecordService;
+use strata_service::auth::AuthService;
 use strata_store::{ConnectOptions, DynStore};
 use tokio::net::TcpListener;
 
@@ -82,12 +83,19 @@ impl Application {
             tracing::info!(change = %change.description, "migration applied");
         }
         let schema = Arc::new(schema);
+        let auth =
+            AuthService::start(store.clone(), schema.clone(), settings.auth_config()).await?;
+        if let (Some(email), Some(password)) = (&settings.admin.email, &settings.admin.password)
+            && auth.ensure_admin(email, password.expose()).await?
+        {
+            tracing::info!(email = %email, "admin account created");
+        }
         let records = RecordService::new(store.clone(), schema, settings.server.request_timeout);
         let config = HttpConfig {
             body_limit: settings.server.body_limit,
             request_timeout: settings.server.request_timeout,
         };
-        let router = strata_http::router(records, config);
+        let router = strata_http::router(AppState { records, auth }, config);
         let listener = TcpListener::bind(&settings.server.addr)
             .await
             .with_context(|| format!("binding {}", settings.server.addr))?;

@@ -61,6 +61,7 @@ fn user() -> Principal {
         email: Some("bob@example.com".into()),
         roles: vec!["moderator".into()],
         user: Some(record),
+        session: None,
     }
 }
 

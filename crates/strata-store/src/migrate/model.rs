@@ -67,7 +67,12 @@ impl From<ColType> for ColTypeName {
     }
 }
 
-fn column(name: &str, ty: ColTypeName, max_chars: Option<u64>, not_null: bool) -> Column {
+pub(crate) fn column(
+    name: &str,
+    ty: ColTypeName,
+    max_chars: Option<u64>,
+    not_null: bool,
+) -> Column {
     Column {
         name: name.to_owned(),
         ty,
@@ -213,7 +218,9 @@ pub fn internal_tables() -> Vec<Table> {
         primary_key: vec!["id".into()],
         indexes: vec![],
     };
-    vec![outbox, idempotency, schema, history]
+    let mut tables = vec![outbox, idempotency, schema, history];
+    tables.extend(crate::auth::tables());
+    tables
 }
 
 /// Where the applied model is kept, one row per table.

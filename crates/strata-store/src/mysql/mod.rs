@@ -274,6 +274,20 @@ impl RecordStore for MysqlStore {
         }
     }
 
+    async fn auth(&self, op: crate::auth::AuthOp) -> StoreResult<crate::auth::AuthReply> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.map(e))?;
+        let reply = crate::auth::apply(
+            &mut MysqlExec {
+                conn: &mut tx,
+                unique: &self.unique,
+            },
+            op,
+        )
+        .await?;
+        tx.commit().await.map_err(|e| self.map(e))?;
+        Ok(reply)
+    }
+
     async fn claim_idempotency(
         &self,
         key: IdempotencyKey,

@@ -146,6 +146,13 @@ impl RecordStore for PostgresStore {
         }
     }
 
+    async fn auth(&self, op: crate::auth::AuthOp) -> StoreResult<crate::auth::AuthReply> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let reply = crate::auth::apply(&mut PgExec { conn: &mut tx }, op).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(reply)
+    }
+
     async fn claim_idempotency(
         &self,
         key: IdempotencyKey,

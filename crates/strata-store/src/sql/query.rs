@@ -68,14 +68,16 @@ fn select_record(b: &mut SqlBuilder, collection: &Collection) {
     from(b, collection);
 }
 
-fn from(b: &mut SqlBuilder, collection: &Collection) {
+/// ` FROM collection t`
+pub(crate) fn from(b: &mut SqlBuilder, collection: &Collection) {
     b.push(" FROM ")
         .ident(&collection.name)
         .push(" ")
         .ident(ALIAS);
 }
 
-fn select_columns(b: &mut SqlBuilder, collection: &Collection) {
+/// `SELECT` the record's columns, in [`record_columns`] order.
+pub(crate) fn select_columns(b: &mut SqlBuilder, collection: &Collection) {
     b.push("SELECT ");
     for (i, name) in ["id", "created_at", "updated_at", "version"]
         .into_iter()

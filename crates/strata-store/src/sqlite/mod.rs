@@ -278,6 +278,16 @@ impl RecordStore for SqliteStore {
         })
     }
 
+    async fn auth(&self, op: crate::auth::AuthOp) -> StoreResult<crate::auth::AuthReply> {
+        if op.is_read() {
+            self.read(move |conn| run(crate::auth::apply(&mut SqliteExec { conn }, op)))
+                .await
+        } else {
+            self.write(move |conn| run(crate::auth::apply(&mut SqliteExec { conn }, op)))
+                .await
+        }
+    }
+
     async fn claim_idempotency(
         &self,
         key: IdempotencyKey,

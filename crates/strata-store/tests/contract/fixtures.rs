@@ -253,6 +253,7 @@ pub fn user_scope(scope: &Scope, id: Uuid) -> Scope {
         email: Some("bob@example.com".into()),
         roles: vec!["moderator".into()],
         user: None,
+        session: None,
     };
     Scope {
         principal: Arc::new(principal),

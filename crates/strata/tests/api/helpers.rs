@@ -146,6 +146,9 @@ pub async fn spawn_app_configured(
     };
     settings.server.addr = "127.0.0.1:0".into();
     settings.server.body_limit = 64 * 1024;
+    // Cheap password hashing keeps the tests fast; production defaults are OWASP's.
+    settings.auth.argon2_memory_kib = 256;
+    settings.auth.argon2_iterations = 1;
     match backend {
         Backend::Sqlite => {}
         Backend::Postgres => settings.database.url = Some(Secret::new(fresh_postgres().await?)),

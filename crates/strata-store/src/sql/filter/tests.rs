@@ -49,6 +49,7 @@ pub(super) fn user() -> Principal {
         email: Some("bob@example.com".into()),
         roles: vec!["moderator".into()],
         user: None,
+        session: None,
     }
 }
 

@@ -1,0 +1,408 @@
+//! Sign-in flows (SPEC §6, §14): register, login (users and admins), refresh, logout, the current principal,
+//! and admin accounts.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+use strata_auth::jwt::{self, AUDIENCE, AccessClaims};
+use strata_auth::password::check_length;
+use strata_auth::secret;
+use strata_core::{
+    Error, ErrorCode, FieldError, FieldErrorCode, Principal, PrincipalKind, Record, RecordView,
+};
+use strata_store::StoreError;
+use strata_store::auth::{AdminAccount, AuthOp, AuthReply, RefreshOutcome};
+use uuid::Uuid;
+
+use super::AuthService;
+use super::principal::invalid_token;
+use crate::body::{self, Mode};
+use crate::context::Context;
+use crate::error::from_store;
+
+/// An email and password, as sign-in takes them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// A signed-in principal's token pair: `{user | admin, access_token, refresh_token, token_type, expires_in}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedIn {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<Json>,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+fn busy() -> Error {
+    Error::new(
+        ErrorCode::Unavailable,
+        "too many sign-ins at once; try again shortly",
+    )
+    .with_header("retry-after", "1")
+}
+
+fn invalid_credentials() -> Error {
+    Error::new(
+        ErrorCode::InvalidCredentials,
+        "the email or password is wrong",
+    )
+}
+
+fn password_problem(path: &str, message: String) -> Error {
+    Error::validation(vec![FieldError::new(
+        path,
+        FieldErrorCode::TooShort,
+        message,
+    )])
+}
+
+impl AuthService {
+    /// `POST /auth/register`: a `users` record from the writable schema fields, a password, and a token pair.
+    pub async fn register(
+        &self,
+        ctx: &Context,
+        mut body: Map<String, Json>,
+    ) -> Result<SignedIn, Error> {
+        if !self.inner.config.allow_registration {
+            return Err(Error::new(ErrorCode::Forbidden, "registration is closed"));
+        }
+        let password = match body.remove("password") {
+            Some(Json::String(p)) => Some(p),
+            Some(_) => {
+                return Err(Error::validation(vec![FieldError::new(
+                    "/password",
+                    FieldErrorCode::WrongType,
+                    "must be a string",
+                )]));
+            }
+            None => None,
+        };
+        let users = self.inner.users.clone();
+        let mut errors = match body::validate(&users, &ctx.principal, &body, Mode::Create, None) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors,
+        };
+        match &password {
+            None => errors.push(FieldError::new(
+                "/password",
+                FieldErrorCode::Required,
+                "is required",
+            )),
+            Some(p) => {
+                if let Err(message) = check_length(p) {
+                    let code = if p.chars().count() < 8 {
+                        FieldErrorCode::TooShort
+                    } else {
+                        FieldErrorCode::TooLong
+                    };
+                    errors.push(FieldError::new("/password", code, message));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::validation(errors));
+        }
+        let values = body::validate(&users, &ctx.principal, &body, Mode::Create, None)?;
+        let password = password.unwrap_or_default();
+        let hash = self
+            .inner
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(|_| busy())?;
+        let now = strata_core::value::now();
+        let record = Record {
+            id: Uuid::now_v7(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            values,
+        };
+        let op = AuthOp::Register {
+            scope: ctx.scope(&self.inner.schema),
+            users: users.clone(),
+            record: record.clone(),
+            password_hash: hash,
+            meta: ctx.meta(),
+        };
+        match self.inner.store.auth(op).await {
+            Ok(_) => {}
+            Err(StoreError::Unique { field }) if field == "email" => {
+                return Err(Error::new(
+                    ErrorCode::AccountExists,
+                    "an account with this email exists",
+                ));
+            }
+            Err(e) => return Err(from_store(e, true)),
+        }
+        self.sign_in_user(record).await
+    }
+
+    /// `POST /auth/login`: 401 `invalid_credentials` alike for an unknown email and a wrong password.
+    pub async fn login(&self, ctx: &Context, credentials: Credentials) -> Result<SignedIn, Error> {
+        let email = credentials.email.trim().to_lowercase();
+        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        self.throttled("user", &email, ip)?;
+        let found = match self
+            .op(AuthOp::UserCredential {
+                users: self.inner.users.clone(),
+                email: email.clone(),
+            })
+            .await?
+        {
+            AuthReply::Credential(found) => found,
+            _ => None,
+        };
+        let hash = found.as_ref().map(|(_, hash)| hash.as_str());
+        if !self
+            .inner
+            .hasher
+            .verify(&credentials.password, hash)
+            .await
+            .map_err(|_| busy())?
+        {
+            self.inner.throttle.failed("user", &email, ip);
+            return Err(invalid_credentials());
+        }
+        self.inner.throttle.succeeded("user", &email, ip);
+        let (user, _) = found.ok_or_else(invalid_credentials)?;
+        self.sign_in_user(user).await
+    }
+
+    /// `POST /admin/auth/login`
+    pub async fn admin_login(
+        &self,
+        ctx: &Context,
+        credentials: Credentials,
+    ) -> Result<SignedIn, Error> {
+        let email = credentials.email.trim().to_lowercase();
+        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        self.throttled("admin", &email, ip)?;
+        let admin = match self
+            .op(AuthOp::Admin {
+                email: email.clone(),
+            })
+            .await?
+        {
+            AuthReply::Admin(admin) => admin,
+            _ => None,
+        };
+        let hash = admin.as_ref().map(|a| a.password_hash.as_str());
+        if !self
+            .inner
+            .hasher
+            .verify(&credentials.password, hash)
+            .await
+            .map_err(|_| busy())?
+        {
+            self.inner.throttle.failed("admin", &email, ip);
+            return Err(invalid_credentials());
+        }
+        self.inner.throttle.succeeded("admin", &email, ip);
+        let admin = admin.ok_or_else(invalid_credentials)?;
+        let profile = serde_json::json!({"id": admin.id, "email": admin.email});
+        let mut signed = self.start_family("admin", admin.id, Vec::new()).await?;
+        signed.admin = Some(profile);
+        Ok(signed)
+    }
+
+    fn throttled(&self, realm: &str, email: &str, ip: &str) -> Result<(), Error> {
+        match self.inner.throttle.check(realm, email, ip) {
+            Some(wait) => Err(Error::new(
+                ErrorCode::RateLimited,
+                "too many failed sign-ins; wait before trying again",
+            )
+            .with_header("retry-after", wait.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    async fn sign_in_user(&self, user: Record) -> Result<SignedIn, Error> {
+        let principal = self.user_principal(user.clone());
+        let mut signed = self.start_family("user", user.id, principal.roles).await?;
+        signed.user = Some(
+            serde_json::to_value(RecordView::new(&self.inner.users, &user)).unwrap_or_default(),
+        );
+        Ok(signed)
+    }
+
+    /// A new refresh family with its first token pair.
+    async fn start_family(
+        &self,
+        kind: &str,
+        principal_id: Uuid,
+        roles: Vec<String>,
+    ) -> Result<SignedIn, Error> {
+        let family = Uuid::now_v7();
+        let refresh = secret::opaque_token();
+        let expires_at = Utc::now()
+            + chrono::Duration::from_std(self.inner.config.refresh_ttl).unwrap_or_default();
+        self.op(AuthOp::StartFamily {
+            id: family,
+            kind: kind.to_owned(),
+            principal_id,
+            refresh_hash: secret::hash(&refresh),
+            expires_at,
+        })
+        .await?;
+        Ok(self.pair(kind, principal_id, family, roles, refresh))
+    }
+
+    fn pair(
+        &self,
+        kind: &str,
+        principal_id: Uuid,
+        family: Uuid,
+        roles: Vec<String>,
+        refresh: String,
+    ) -> SignedIn {
+        let now = Utc::now().timestamp();
+        let ttl = self.inner.config.access_ttl.as_secs();
+        let claims = AccessClaims {
+            iss: self.inner.config.issuer.clone(),
+            aud: AUDIENCE.into(),
+            sub: principal_id.to_string(),
+            exp: now + ttl as i64,
+            iat: now,
+            jti: Uuid::now_v7().to_string(),
+            sid: family.to_string(),
+            kind: kind.to_owned(),
+            roles,
+        };
+        SignedIn {
+            user: None,
+            admin: None,
+            access_token: jwt::issue(&self.ring(), &claims),
+            refresh_token: refresh,
+            token_type: "Bearer",
+            expires_in: ttl,
+        }
+    }
+
+    /// `POST /auth/refresh`: spend a refresh token for a new pair in the same family.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<SignedIn, Error> {
+        let replacement = secret::opaque_token();
+        let op = AuthOp::Refresh {
+            hash: secret::hash(refresh_token),
+            replacement_hash: secret::hash(&replacement),
+            expires_at: Utc::now()
+                + chrono::Duration::from_std(self.inner.config.refresh_ttl).unwrap_or_default(),
+            reuse_interval: chrono::Duration::from_std(self.inner.config.reuse_interval)
+                .unwrap_or_default(),
+        };
+        let outcome = match self.op(op).await? {
+            AuthReply::Refreshed(outcome) => outcome,
+            _ => RefreshOutcome::Invalid,
+        };
+        let invalid = || invalid_token(ErrorCode::InvalidToken, "the refresh token is not valid");
+        match outcome {
+            RefreshOutcome::Rotated {
+                family,
+                kind,
+                principal_id,
+            } => {
+                let roles = match kind.as_str() {
+                    "user" => match self.user(principal_id).await? {
+                        Some(user) => self.user_principal(user).roles,
+                        None => return Err(invalid()),
+                    },
+                    _ => Vec::new(),
+                };
+                Ok(self.pair(&kind, principal_id, family, roles, replacement))
+            }
+            RefreshOutcome::Reused { family } => {
+                self.mark_revoked(family);
+                Err(invalid())
+            }
+            RefreshOutcome::Invalid => Err(invalid()),
+        }
+    }
+
+    /// `POST /auth/logout`: revoke the refresh family (or session) of the caller's token.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), Error> {
+        let sid = principal
+            .session
+            .ok_or_else(|| Error::new(ErrorCode::Unauthenticated, "sign in to sign out"))?;
+        self.op(AuthOp::RevokeFamily { id: sid }).await?;
+        self.mark_revoked(sid);
+        Ok(())
+    }
+
+    /// `GET /auth/me`: `{kind, id, email, roles, user}`.
+    pub fn me(&self, principal: &Principal) -> Result<Json, Error> {
+        if principal.kind == PrincipalKind::Anonymous {
+            return Err(Error::new(
+                ErrorCode::Unauthenticated,
+                "sign in to see who you are",
+            ));
+        }
+        let user = principal.user.as_ref().map(|u| {
+            serde_json::to_value(RecordView::new(&self.inner.users, u)).unwrap_or_default()
+        });
+        Ok(serde_json::json!({
+            "kind": principal.kind.as_str(),
+            "id": principal.id,
+            "email": principal.email,
+            "roles": principal.roles,
+            "user": user,
+        }))
+    }
+
+    /// Create an admin account (`strata admin create`, `[admin]` on first start).
+    pub async fn create_admin(&self, email: &str, password: &str) -> Result<Uuid, Error> {
+        let email = email.trim().to_lowercase();
+        if !email.contains('@') {
+            return Err(Error::validation(vec![FieldError::new(
+                "/email",
+                FieldErrorCode::InvalidFormat,
+                "must be an email address",
+            )]));
+        }
+        check_length(password).map_err(|m| password_problem("/password", m))?;
+        let hash = self.inner.hasher.hash(password).await.map_err(|_| busy())?;
+        let id = Uuid::now_v7();
+        match self
+            .inner
+            .store
+            .auth(AuthOp::CreateAdmin(AdminAccount {
+                id,
+                email,
+                password_hash: hash,
+            }))
+            .await
+        {
+            Ok(_) => Ok(id),
+            Err(StoreError::Unique { .. }) => Err(Error::new(
+                ErrorCode::AccountExists,
+                "an admin with this email exists",
+            )),
+            Err(e) => Err(from_store(e, false)),
+        }
+    }
+
+    /// Create the configured admin unless one with that email exists (first start).
+    pub async fn ensure_admin(&self, email: &str, password: &str) -> Result<bool, Error> {
+        match self
+            .op(AuthOp::Admin {
+                email: email.trim().to_lowercase(),
+            })
+            .await?
+        {
+            AuthReply::Admin(Some(_)) => Ok(false),
+            _ => self.create_admin(email, password).await.map(|_| true),
+        }
+    }
+
+    pub fn users(&self) -> &Arc<strata_core::schema::Collection> {
+        &self.inner.users
+    }
+}

@@ -1,0 +1,94 @@
+//! The tables behind authentication: credentials of users, admins, signing keys, refresh families and tokens.
+
+use crate::migrate::model::{ColTypeName::*, Column, ForeignKey, IndexModel, Table, column};
+
+pub const CREDENTIALS: &str = "_credentials";
+pub const ADMINS: &str = "_admins";
+pub const SIGNING_KEYS: &str = "_signing_keys";
+pub const FAMILIES: &str = "_auth_families";
+pub const REFRESH_TOKENS: &str = "_refresh_tokens";
+
+fn references(mut col: Column, table: &str) -> Column {
+    col.references = Some(ForeignKey {
+        table: table.into(),
+        on_delete: "cascade".into(),
+    });
+    col
+}
+
+fn index(name: &str, columns: &[&str], unique: bool) -> IndexModel {
+    IndexModel {
+        name: name.into(),
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        unique,
+    }
+}
+
+pub fn tables() -> Vec<Table> {
+    vec![
+        Table {
+            name: CREDENTIALS.into(),
+            columns: vec![
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                column("password_hash", Text, Some(255), true),
+                column("updated_at", Datetime, None, true),
+            ],
+            primary_key: vec!["user_id".into()],
+            indexes: vec![],
+        },
+        Table {
+            name: ADMINS.into(),
+            columns: vec![
+                column("id", Uuid, None, true),
+                column("email", Text, Some(254), true),
+                column("password_hash", Text, Some(255), true),
+                column("created_at", Datetime, None, true),
+            ],
+            primary_key: vec!["id".into()],
+            indexes: vec![index("uq__admins_email", &["email"], true)],
+        },
+        Table {
+            name: SIGNING_KEYS.into(),
+            columns: vec![
+                column("kid", Text, Some(32), true),
+                column("private_der", Text, Some(255), true),
+                column("public", Text, Some(64), true),
+                column("created_at", Datetime, None, true),
+                column("retired_at", Datetime, None, false),
+            ],
+            primary_key: vec!["kid".into()],
+            indexes: vec![],
+        },
+        Table {
+            name: FAMILIES.into(),
+            columns: vec![
+                column("id", Uuid, None, true),
+                column("kind", Text, Some(16), true),
+                column("principal_id", Uuid, None, true),
+                column("created_at", Datetime, None, true),
+                column("expires_at", Datetime, None, true),
+                column("revoked_at", Datetime, None, false),
+            ],
+            primary_key: vec!["id".into()],
+            indexes: vec![
+                index("ix__auth_families_principal", &["principal_id"], false),
+                index("ix__auth_families_revoked", &["revoked_at"], false),
+            ],
+        },
+        Table {
+            name: REFRESH_TOKENS.into(),
+            columns: vec![
+                column("hash", Text, Some(64), true),
+                references(column("family", Uuid, None, true), FAMILIES),
+                column("created_at", Datetime, None, true),
+                column("expires_at", Datetime, None, true),
+                column("spent_at", Datetime, None, false),
+            ],
+            primary_key: vec!["hash".into()],
+            indexes: vec![index("ix__refresh_tokens_family", &["family"], false)],
+        },
+    ]
+}
