@@ -58,6 +58,11 @@ pub fn code_for_status(status: StatusCode) -> ErrorCode {
 pub fn problem_response(error: &Error, request_id: &str, mut response: Response) -> Response {
     let body = serde_json::to_vec(&error.problem(request_id)).unwrap_or_default();
     let headers = response.headers_mut();
+    for (name, value) in &error.headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(*name, value);
+        }
+    }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),

@@ -61,12 +61,18 @@ rules.delete = "true"
 fields.note = { type = "text" }
 "#;
 
+/// The admin every test server starts with (`[admin]` on first start).
+pub const ADMIN_EMAIL: &str = "root@example.com";
+pub const ADMIN_PASSWORD: &str = "admin password";
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub backend: Backend,
     /// The database the server uses.
     pub database_url: String,
+    /// The schema it serves, as `strata.toml` text.
+    pub schema: String,
     _data: tempfile::TempDir,
 }
 
@@ -146,6 +152,8 @@ pub async fn spawn_app_configured(
     };
     settings.server.addr = "127.0.0.1:0".into();
     settings.server.body_limit = 64 * 1024;
+    settings.admin.email = Some(ADMIN_EMAIL.into());
+    settings.admin.password = Some(Secret::new(ADMIN_PASSWORD));
     // Cheap password hashing keeps the tests fast; production defaults are OWASP's.
     settings.auth.argon2_memory_kib = 256;
     settings.auth.argon2_iterations = 1;
@@ -156,6 +164,7 @@ pub async fn spawn_app_configured(
     }
     configure(&mut settings);
     let database_url = settings.database_url();
+    let schema_source = schema.to_owned();
     let schema = Schema::from_toml(schema).expect("valid test schema");
     let app = Application::build(settings, schema)
         .await
@@ -167,6 +176,7 @@ pub async fn spawn_app_configured(
         client: reqwest::Client::new(),
         backend,
         database_url,
+        schema: schema_source,
         _data: data,
     })
 }
@@ -232,6 +242,23 @@ impl TestApp {
         self.send(self.client.delete(self.url(path))).await
     }
 
+    /// Send with a bearer token.
+    pub async fn send_as(&self, token: &str, request: reqwest::RequestBuilder) -> Reply {
+        self.send(request.bearer_auth(token)).await
+    }
+
+    /// Register a user and return the sign-in answer's `data` (user, access_token, refresh_token…).
+    pub async fn register(&self, email: &str) -> Value {
+        let reply = self
+            .post(
+                "/api/v1/auth/register",
+                &serde_json::json!({"email": email, "password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "register {email}: {}", reply.body);
+        reply.body["data"].clone()
+    }
+
     /// Create a record and return its body's `data`.
     pub async fn create(&self, collection: &str, body: Value) -> Value {
         let reply = self.post(&format!("/api/v1/{collection}"), &body).await;
@@ -281,6 +308,75 @@ impl TestApp {
             Backend::Mysql => t.format("'%Y-%m-%d %H:%M:%S%.6f'").to_string(),
             _ => t.format("'%Y-%m-%dT%H:%M:%S%.6fZ'").to_string(),
         }
+    }
+
+    /// One text column of a query on the server's database, behind its back.
+    pub async fn query_texts(&self, sql: &str) -> Vec<String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://").to_owned();
+                let conn = rusqlite::Connection::open(path).expect("open sqlite");
+                let mut stmt = conn.prepare(sql).expect("prepare");
+                stmt.query_map([], |row| row.get::<_, String>(0))
+                    .expect("query")
+                    .map(|r| r.expect("row"))
+                    .collect()
+            }
+            Backend::Postgres => {
+                let pool = sqlx::postgres::PgPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&pool)
+                    .await
+                    .expect("query");
+                pool.close().await;
+                rows.into_iter().map(|(v,)| v).collect()
+            }
+            Backend::Mysql => {
+                let pool = sqlx::mysql::MySqlPool::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&pool)
+                    .await
+                    .expect("query");
+                pool.close().await;
+                rows.into_iter().map(|(v,)| v).collect()
+            }
+        }
+    }
+
+    /// The server's current token signing key, read from its database.
+    pub async fn signing_key(&self) -> jsonwebtoken::EncodingKey {
+        use base64::Engine;
+        let rows = self
+            .query_texts("SELECT private_der FROM _signing_keys WHERE retired_at IS NULL")
+            .await;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&rows[0])
+            .expect("base64 key");
+        jsonwebtoken::EncodingKey::from_ed_der(&der)
+    }
+
+    /// `strata keys rotate` against this server's database.
+    pub async fn rotate_keys(&self) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("strata.toml");
+        std::fs::write(&config, &self.schema).expect("write schema");
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["keys", "rotate", "--config"])
+            .arg(&config)
+            .env("STRATA_DATABASE__URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .expect("strata runs");
+        assert!(
+            out.status.success(),
+            "keys rotate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Run one SQL statement on the server's database, behind its back.

@@ -1,0 +1,617 @@
+//! Authentication over HTTP (SPEC §6, §14): registration, sign-in, token pairs, refresh rotation, logout, the
+//! current principal, admins, and every forged or malformed credential.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, BLOG, Backend, TestApp, spawn_app_configured};
+use crate::on_backends;
+
+on_backends!(
+    register_answers_the_user_and_a_token_pair,
+    register_refuses_bad_input_and_taken_emails,
+    login_fails_alike_for_unknown_emails_and_wrong_passwords,
+    repeated_failures_are_throttled_per_account_and_address,
+    the_access_token_identifies_the_caller,
+    refresh_rotates_and_a_replayed_token_revokes_the_family,
+    logout_ends_the_session_at_once,
+    forged_and_malformed_tokens_are_401,
+    admins_bypass_rules_and_users_meet_them,
+    users_see_only_their_own_record,
+);
+
+async fn login(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {
+    app.post(
+        "/api/v1/auth/login",
+        &json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+async fn register_answers_the_user_and_a_token_pair(app: TestApp) {
+    let reply = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"email": " Ada@Example.com ", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let data = &reply.body["data"];
+    assert_eq!(data["token_type"], "Bearer");
+    assert_eq!(data["expires_in"], 900);
+    assert_eq!(data["user"]["email"], "ada@example.com");
+    assert_eq!(data["user"]["verified"], false);
+    assert_eq!(data["user"]["roles"], json!([]));
+    assert!(data["user"].get("password").is_none() && !reply.body.to_string().contains("argon2"));
+    assert!(
+        data["refresh_token"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 43)
+    );
+    let token = data["access_token"].as_str().unwrap();
+    let header: Value = decode_part(token, 0);
+    assert_eq!(header["alg"], "EdDSA");
+    assert!(header["kid"].is_string());
+    let claims: Value = decode_part(token, 1);
+    assert_eq!(claims["aud"], "strata");
+    assert_eq!(claims["sub"], data["user"]["id"]);
+    assert_eq!(claims["kind"], "user");
+    for claim in ["iss", "exp", "iat", "jti", "sid"] {
+        assert!(!claims[claim].is_null(), "{claim} in {claims}");
+    }
+    let jwks = app.get("/.well-known/jwks.json").await;
+    let keys = jwks.body["keys"].as_array().expect("keys");
+    assert!(
+        keys.iter()
+            .any(|k| k["kid"] == header["kid"] && k["kty"] == "OKP" && k["crv"] == "Ed25519")
+    );
+    assert!(
+        !jwks.body.to_string().contains("\"d\""),
+        "no private part in the JWKS"
+    );
+    let events = app.outbox().await;
+    assert_eq!(
+        events.last().unwrap()["source"],
+        "/api/v1/users",
+        "a registration is a users record with its event"
+    );
+    assert!(!events.last().unwrap().to_string().contains("argon2"));
+}
+
+fn decode_part(token: &str, index: usize) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(index).expect("a JWT part");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .expect("base64url"),
+    )
+    .expect("json")
+}
+
+async fn register_refuses_bad_input_and_taken_emails(app: TestApp) {
+    app.register("taken@example.com").await;
+    let taken = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"email": "TAKEN@example.com", "password": "another one"}),
+        )
+        .await;
+    assert_eq!(taken.status, 409);
+    assert_eq!(taken.code(), "account_exists");
+    for (body, path, code) in [
+        (
+            json!({"email": "a@example.com", "password": "short"}),
+            "/password",
+            "too_short",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "x".repeat(257)}),
+            "/password",
+            "too_long",
+        ),
+        (json!({"email": "a@example.com"}), "/password", "required"),
+        (
+            json!({"email": "a@example.com", "password": 12345678}),
+            "/password",
+            "wrong_type",
+        ),
+        (
+            json!({"email": "not-an-email", "password": "long enough"}),
+            "/email",
+            "invalid_format",
+        ),
+        (json!({"password": "long enough"}), "/email", "required"),
+        (
+            json!({"email": "a@example.com", "password": "long enough", "roles": ["admin"]}),
+            "/roles",
+            "read_only",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "long enough", "verified": true}),
+            "/verified",
+            "read_only",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "long enough", "nick": "x"}),
+            "/nick",
+            "unknown_field",
+        ),
+    ] {
+        let reply = app.post("/api/v1/auth/register", &body).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+        assert_eq!(reply.body["errors"][0]["path"], path, "{body}");
+        assert_eq!(
+            reply.body["errors"][0]["code"], code,
+            "{body}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        login(&app, "a@example.com", "long enough").await.status,
+        401,
+        "nothing was created"
+    );
+}
+
+async fn login_fails_alike_for_unknown_emails_and_wrong_passwords(app: TestApp) {
+    let registered = app.register("ada@example.com").await;
+    let ok = login(&app, "ADA@example.com", "correct horse").await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["data"]["user"]["id"], registered["user"]["id"]);
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
+    let wrong = login(&app, "ada@example.com", "wrong horse").await;
+    let unknown = login(&app, "nobody@example.com", "correct horse").await;
+    for reply in [&wrong, &unknown] {
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.code(), "invalid_credentials");
+    }
+    assert_eq!(
+        wrong.body["detail"], unknown.body["detail"],
+        "no user enumeration"
+    );
+    let admin_as_user = login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(admin_as_user.status, 401, "admins are not users");
+}
+
+async fn repeated_failures_are_throttled_per_account_and_address(app: TestApp) {
+    app.register("ada@example.com").await;
+    for _ in 0..10 {
+        assert_eq!(
+            login(&app, "ada@example.com", "wrong horse").await.status,
+            401
+        );
+    }
+    let throttled = login(&app, "ada@example.com", "correct horse").await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.code(), "rate_limited");
+    assert!(
+        throttled
+            .header("retry-after")
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|s| s > 0)
+    );
+    // Another account from the same address is not affected, nor admin sign-in.
+    app.register("bob@example.com").await;
+    assert_eq!(
+        login(&app, "bob@example.com", "correct horse").await.status,
+        200
+    );
+    let admin = app
+        .post(
+            "/api/v1/admin/auth/login",
+            &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(admin.status, 200);
+}
+
+async fn the_access_token_identifies_the_caller(app: TestApp) {
+    let signed = app.register("ada@example.com").await;
+    let token = signed["access_token"].as_str().unwrap();
+    let me = app
+        .send_as(token, app.client.get(app.url("/api/v1/auth/me")))
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.body["data"]["kind"], "user");
+    assert_eq!(me.body["data"]["id"], signed["user"]["id"]);
+    assert_eq!(me.body["data"]["email"], "ada@example.com");
+    assert_eq!(me.body["data"]["roles"], json!([]));
+    assert_eq!(me.body["data"]["user"]["email"], "ada@example.com");
+    let anonymous = app.get("/api/v1/auth/me").await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.code(), "unauthenticated");
+}
+
+async fn refresh_rotates_and_a_replayed_token_revokes_the_family(app: TestApp) {
+    // This server forgives no replay: the reuse interval is zero.
+    let Some(app) = spawn_app_configured(app.backend, BLOG, |s| {
+        s.auth.refresh_reuse_interval = std::time::Duration::ZERO
+    })
+    .await
+    else {
+        return;
+    };
+    let signed = app.register("ada@example.com").await;
+    let first = signed["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = app
+        .post("/api/v1/auth/refresh", &json!({"refresh_token": first}))
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let second = rotated.body["data"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let access = rotated.body["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, first);
+    assert_eq!(
+        decode_part(&access, 1)["sid"],
+        decode_part(signed["access_token"].as_str().unwrap(), 1)["sid"]
+    );
+    assert_eq!(
+        app.send_as(&access, app.client.get(app.url("/api/v1/auth/me")))
+            .await
+            .status,
+        200
+    );
+
+    // The first token again: someone holds a copy. The whole family ends.
+    let replay = app
+        .post("/api/v1/auth/refresh", &json!({"refresh_token": first}))
+        .await;
+    assert_eq!(replay.status, 401);
+    assert_eq!(replay.code(), "invalid_token");
+    assert_eq!(
+        app.post("/api/v1/auth/refresh", &json!({"refresh_token": second}))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.send_as(&access, app.client.get(app.url("/api/v1/auth/me")))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.post(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": "nonsense"})
+        )
+        .await
+        .status,
+        401
+    );
+    assert_eq!(
+        app.post("/api/v1/auth/refresh", &json!({})).await.status,
+        400
+    );
+}
+
+async fn logout_ends_the_session_at_once(app: TestApp) {
+    let signed = app.register("ada@example.com").await;
+    let token = signed["access_token"].as_str().unwrap();
+    let other = login(&app, "ada@example.com", "correct horse").await.body["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .send_as(token, app.client.post(app.url("/api/v1/auth/logout")))
+        .await;
+    assert_eq!(out.status, 204);
+    let after = app
+        .send_as(token, app.client.get(app.url("/api/v1/auth/me")))
+        .await;
+    assert_eq!(after.status, 401);
+    assert_eq!(after.code(), "invalid_token");
+    let refresh = app
+        .post(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": signed["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(refresh.status, 401, "the refresh family is revoked");
+    assert_eq!(
+        app.send_as(&other, app.client.get(app.url("/api/v1/auth/me")))
+            .await
+            .status,
+        200,
+        "other sessions live on"
+    );
+    assert_eq!(
+        app.post("/api/v1/auth/logout", &json!({})).await.status,
+        401
+    );
+}
+
+async fn forged_and_malformed_tokens_are_401(app: TestApp) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signed = app.register("ada@example.com").await;
+    let token = signed["access_token"].as_str().unwrap().to_owned();
+    let header = decode_part(&token, 0);
+    let claims = decode_part(&token, 1);
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    let signature = token.rsplit('.').next().unwrap();
+
+    let mut admin_claims = claims.clone();
+    admin_claims["kind"] = json!("admin");
+    let tampered = format!("{}.{}.{signature}", b64(&header), b64(&admin_claims));
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "kid": header["kid"]})),
+        b64(&claims)
+    );
+    let unknown_kid = format!(
+        "{}.{}.{signature}",
+        b64(&json!({"alg": "EdDSA", "kid": "nope"})),
+        b64(&claims)
+    );
+    // Algorithm confusion: HS256 "signed" with the public key from the JWKS.
+    let jwks = app.get("/.well-known/jwks.json").await.body;
+    let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
+    let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs_header.kid = header["kid"].as_str().map(str::to_owned);
+    let confused = jsonwebtoken::encode(
+        &hs_header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(x.as_bytes()),
+    )
+    .unwrap();
+    let raw_public = URL_SAFE_NO_PAD.decode(&x).unwrap();
+    let confused_raw = jsonwebtoken::encode(
+        &hs_header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&raw_public),
+    )
+    .unwrap();
+
+    for (name, bad) in [
+        ("tampered payload", tampered),
+        ("alg none", none),
+        ("unknown kid", unknown_kid),
+        ("HS256 with the public key", confused),
+        ("HS256 with the raw public key", confused_raw),
+        ("garbage", "not.a.jwt".to_owned()),
+    ] {
+        let reply = app
+            .send_as(&bad, app.client.get(app.url("/api/v1/posts")))
+            .await;
+        assert_eq!(reply.status, 401, "{name}: {}", reply.body);
+        assert_eq!(reply.code(), "invalid_token", "{name}");
+        assert!(
+            reply
+                .header("www-authenticate")
+                .is_some_and(|h| h.starts_with("Bearer")),
+            "{name}"
+        );
+    }
+    // Tokens signed with the server's own key but with the wrong audience, issuer or an expiry past.
+    let key = app.signing_key().await;
+    let sign = |edit: &dyn Fn(&mut Value)| {
+        let mut c = claims.clone();
+        edit(&mut c);
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        h.kid = header["kid"].as_str().map(str::to_owned);
+        jsonwebtoken::encode(&h, &c, &key).unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let good = sign(&|_| {});
+    assert_eq!(
+        app.send_as(&good, app.client.get(app.url("/api/v1/auth/me")))
+            .await
+            .status,
+        200,
+        "the key is the server's"
+    );
+    for (name, bad, code) in [
+        (
+            "wrong audience",
+            sign(&|c| c["aud"] = json!("other")),
+            "invalid_token",
+        ),
+        (
+            "wrong issuer",
+            sign(&|c| c["iss"] = json!("https://evil.example")),
+            "invalid_token",
+        ),
+        (
+            "expired",
+            sign(&|c| c["exp"] = json!(now - 5)),
+            "token_expired",
+        ),
+        (
+            "unknown session",
+            sign(&|c| c["sub"] = json!(uuid::Uuid::now_v7().to_string())),
+            "invalid_token",
+        ),
+    ] {
+        let reply = app
+            .send_as(&bad, app.client.get(app.url("/api/v1/posts")))
+            .await;
+        assert_eq!(reply.status, 401, "{name}: {}", reply.body);
+        assert_eq!(reply.code(), code, "{name}");
+    }
+    // Malformed Authorization headers.
+    for value in ["Basic YTpi", "Bearer", "Bearer ", "bearer x", "Token abc"] {
+        let reply = app
+            .send(
+                app.client
+                    .get(app.url("/api/v1/posts"))
+                    .header("authorization", value),
+            )
+            .await;
+        assert_eq!(reply.status, 401, "{value:?}");
+        assert_eq!(reply.code(), "invalid_token", "{value:?}");
+    }
+}
+
+async fn admins_bypass_rules_and_users_meet_them(app: TestApp) {
+    let admin = app
+        .post(
+            "/api/v1/admin/auth/login",
+            &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(admin.status, 200, "{}", admin.body);
+    assert_eq!(admin.body["data"]["admin"]["email"], ADMIN_EMAIL);
+    assert!(admin.body["data"].get("user").is_none());
+    let admin_token = admin.body["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(decode_part(&admin_token, 1)["kind"], "admin");
+    let wrong = app
+        .post(
+            "/api/v1/admin/auth/login",
+            &json!({"email": ADMIN_EMAIL, "password": "nope nope"}),
+        )
+        .await;
+    assert_eq!(wrong.code(), "invalid_credentials");
+
+    // `vault` has no rules: admins only.
+    let created = app
+        .send_as(
+            &admin_token,
+            app.client
+                .post(app.url("/api/v1/vault"))
+                .json(&json!({"note": "secret"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.send_as(
+            &admin_token,
+            app.client.get(app.url(&format!("/api/v1/vault/{id}")))
+        )
+        .await
+        .status,
+        200
+    );
+    let user_token = app.register("ada@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let denied = app
+        .send_as(&user_token, app.client.get(app.url("/api/v1/vault")))
+        .await;
+    assert_eq!(
+        denied.status, 403,
+        "a signed-in user meets a locked action with 403"
+    );
+    assert_eq!(denied.code(), "forbidden");
+    assert_eq!(app.get("/api/v1/vault").await.status, 401);
+    let me = app
+        .send_as(&admin_token, app.client.get(app.url("/api/v1/auth/me")))
+        .await;
+    assert_eq!(me.body["data"]["kind"], "admin");
+    // Admins see hidden fields in filters but never in bodies.
+    let post = app.create("posts", json!({"title": "a"})).await;
+    let patched = app
+        .send_as(
+            &admin_token,
+            app.client
+                .patch(app.url(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap())))
+                .json(&json!({"secret": "s", "rank": 3})),
+        )
+        .await;
+    assert_eq!(
+        patched.status, 200,
+        "admins may write hidden and read-only fields: {}",
+        patched.body
+    );
+    assert_eq!(patched.body["data"]["rank"], 3);
+    assert!(patched.body["data"].get("secret").is_none());
+}
+
+async fn users_see_only_their_own_record(app: TestApp) {
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ada_token = ada["access_token"].as_str().unwrap();
+    let own = app
+        .send_as(
+            ada_token,
+            app.client.get(app.url(&format!(
+                "/api/v1/users/{}",
+                ada["user"]["id"].as_str().unwrap()
+            ))),
+        )
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.body["data"]["email"], "ada@example.com");
+    let other = app
+        .send_as(
+            ada_token,
+            app.client.get(app.url(&format!(
+                "/api/v1/users/{}",
+                bob["user"]["id"].as_str().unwrap()
+            ))),
+        )
+        .await;
+    assert_eq!(other.status, 404, "another user's record is invisible");
+    let list = app
+        .send_as(ada_token, app.client.get(app.url("/api/v1/users")))
+        .await;
+    assert_eq!(list.status, 403, "listing users is for admins");
+    let create = app
+        .send_as(
+            ada_token,
+            app.client
+                .post(app.url("/api/v1/users"))
+                .json(&json!({"email": "c@example.com"})),
+        )
+        .await;
+    assert_eq!(create.status, 403);
+    let promote = app
+        .send_as(
+            ada_token,
+            app.client
+                .patch(app.url(&format!(
+                    "/api/v1/users/{}",
+                    ada["user"]["id"].as_str().unwrap()
+                )))
+                .json(&json!({"roles": ["moderator"]})),
+        )
+        .await;
+    assert_eq!(promote.status, 400, "roles are read-only to users");
+    assert_eq!(promote.body["errors"][0]["code"], "read_only");
+}
+
+/// Tokens signed before a key rotation stay valid; new ones use the new key (SPEC §6).
+#[tokio::test]
+async fn rotating_keys_signs_nobody_out() {
+    let Some(app) = spawn_app_configured(Backend::Sqlite, BLOG, |_| {}).await else {
+        return;
+    };
+    let before = app.register("ada@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_kid = decode_part(&before, 0)["kid"].clone();
+    app.rotate_keys().await;
+    // The poller picks the new key up within `auth.revocation_poll`.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let after = login(&app, "ada@example.com", "correct horse").await.body["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(decode_part(&after, 0)["kid"], old_kid);
+    for token in [&before, &after] {
+        assert_eq!(
+            app.send_as(token, app.client.get(app.url("/api/v1/auth/me")))
+                .await
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        app.get("/.well-known/jwks.json").await.body["keys"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}
