@@ -46,6 +46,9 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
+log "npm ci (the independent JWT verifier the tests use)"
+(cd crates/strata/tests/jwt-verifier && npm ci --no-audit --no-fund --silent)
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -615,3 +615,55 @@ async fn rotating_keys_signs_nobody_out() {
         Some(2)
     );
 }
+
+/// An independent JOSE implementation (`jose`, on Node.js) verifies Strata's access tokens through the JWKS,
+/// and refuses a tampered one.
+#[tokio::test]
+async fn access_tokens_verify_with_an_independent_implementation() {
+    let verifier = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jwt-verifier");
+    if !verifier.join("node_modules/jose").exists() {
+        assert!(
+            std::env::var("STRATA_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "run `npm ci` in {} (scripts/test.sh does)",
+            verifier.display()
+        );
+        eprintln!("skipping: the jose verifier is not installed");
+        return;
+    }
+    let Some(app) = spawn_app_configured(Backend::Sqlite, BLOG, |s| {
+        s.auth.issuer = Some("https://strata.test".into())
+    })
+    .await
+    else {
+        return;
+    };
+    let signed = app.register("ada@example.com").await;
+    let token = signed["access_token"].as_str().unwrap();
+    let verify = |token: String| {
+        let (verifier, jwks) = (verifier.clone(), app.url("/.well-known/jwks.json"));
+        async move {
+            tokio::process::Command::new("node")
+                .current_dir(&verifier)
+                .args(["verify.mjs", &jwks, "https://strata.test", &token])
+                .output()
+                .await
+                .expect("node runs")
+        }
+    };
+    let out = verify(token.to_owned()).await;
+    assert!(
+        out.status.success(),
+        "jose refused the token: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(verified["payload"]["sub"], signed["user"]["id"]);
+    assert_eq!(verified["payload"]["iss"], "https://strata.test");
+    assert_eq!(verified["header"]["alg"], "EdDSA");
+
+    let mut tampered: Vec<char> = token.chars().collect();
+    let i = token.find('.').unwrap() + 5;
+    tampered[i] = if tampered[i] == 'A' { 'B' } else { 'A' };
+    let out = verify(tampered.into_iter().collect()).await;
+    assert!(!out.status.success(), "jose accepted a tampered token");
+}
