@@ -1,8 +1,15 @@
 //! Who is calling: extracted once per request by the adapters and handed to every service call.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::record::Record;
+use crate::schema::Action;
+
+/// What an API key may do: actions per collection. It narrows its owner's rights, never widens them.
+pub type Scopes = Arc<HashMap<String, Vec<Action>>>;
 
 /// The kind of caller, as `@auth.kind` reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,8 @@ pub struct Principal {
     pub user: Option<Record>,
     /// The refresh family or session the credential belongs to (`sid`), for logout and revocation.
     pub session: Option<Uuid>,
+    /// For an API key with scopes: what it may do. `None`: all of its owner's rights.
+    pub scopes: Option<Scopes>,
 }
 
 impl Principal {
@@ -46,6 +55,7 @@ impl Principal {
             roles: Vec::new(),
             user: None,
             session: None,
+            scopes: None,
         }
     }
 
@@ -57,6 +67,7 @@ impl Principal {
             roles: Vec::new(),
             user: None,
             session: None,
+            scopes: None,
         }
     }
 
@@ -66,5 +77,13 @@ impl Principal {
 
     pub fn is_anonymous(&self) -> bool {
         self.kind == PrincipalKind::Anonymous
+    }
+
+    /// Whether this credential's scopes cover `action` on `collection` (always, without scopes).
+    pub fn in_scope(&self, collection: &str, action: Action) -> bool {
+        self.scopes.as_ref().is_none_or(|s| {
+            s.get(collection)
+                .is_some_and(|actions| actions.contains(&action))
+        })
     }
 }

@@ -23,6 +23,10 @@ impl Access {
         if principal.is_admin() {
             return Access::All;
         }
+        // An API key's scopes narrow its owner's rights.
+        if !principal.in_scope(&collection.name, action) {
+            return Access::Denied;
+        }
         match collection.rules.get(action) {
             None => Access::Denied,
             Some(rule) if rule.is_public() => Access::All,

@@ -62,6 +62,7 @@ fn user() -> Principal {
         roles: vec!["moderator".into()],
         user: Some(record),
         session: None,
+        scopes: None,
     }
 }
 

@@ -74,6 +74,7 @@ impl AuthService {
             roles,
             user: Some(user),
             session: None,
+            scopes: None,
         }
     }
 }

@@ -254,6 +254,7 @@ pub fn user_scope(scope: &Scope, id: Uuid) -> Scope {
         roles: vec!["moderator".into()],
         user: None,
         session: None,
+        scopes: None,
     };
     Scope {
         principal: Arc::new(principal),

@@ -50,6 +50,7 @@ pub(super) fn user() -> Principal {
         roles: vec!["moderator".into()],
         user: None,
         session: None,
+        scopes: None,
     }
 }
 
