@@ -1,6 +1,7 @@
 //! Strata's domain types: the schema, records and values, the expression language, principals and the error
 //! catalogue. Nothing here knows about HTTP or SQL.
 
+pub mod access;
 pub mod error;
 pub mod expr;
 pub mod principal;

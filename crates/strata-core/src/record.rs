@@ -63,6 +63,8 @@ pub struct RecordView<'a> {
     pub fields: Option<&'a [String]>,
     /// Related records, already rendered, keyed by relation field.
     pub expand: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// Positions of fields left out because their `read` rule fails for the reader.
+    pub unreadable: &'a [usize],
 }
 
 impl<'a> RecordView<'a> {
@@ -72,6 +74,7 @@ impl<'a> RecordView<'a> {
             record,
             fields: None,
             expand: None,
+            unreadable: &[],
         }
     }
 
@@ -86,8 +89,14 @@ impl Serialize for RecordView<'_> {
         if self.wants("id") {
             map.serialize_entry("id", &Value::Uuid(self.record.id))?;
         }
-        for (field, value) in self.collection.fields.iter().zip(&self.record.values) {
-            if !field.hidden && self.wants(&field.name) {
+        for (i, (field, value)) in self
+            .collection
+            .fields
+            .iter()
+            .zip(&self.record.values)
+            .enumerate()
+        {
+            if !field.hidden && self.wants(&field.name) && !self.unreadable.contains(&i) {
                 map.serialize_entry(&field.name, value)?;
             }
         }

@@ -59,14 +59,15 @@ pub fn validate(
         let path = format!("/{}", field.name);
         let given = body.get(&field.name).filter(|_| !field.hidden || admin);
         let value = match (given, mode) {
-            (Some(input), _) => match validate_value(field, input) {
-                Ok(v)
-                    if !writable
-                        && Some(&v) != stored_value.as_ref().or(field.default.as_ref()) =>
-                {
+            // A value the caller may not write is ignored only when it changes nothing.
+            (Some(input), _) if !writable => match validate_value(field, input) {
+                Ok(v) if Some(&v) == stored_value.as_ref().or(field.default.as_ref()) => v,
+                _ => {
                     errors.push(FieldError::new(&path, Code::ReadOnly, "is read-only"));
                     continue;
                 }
+            },
+            (Some(input), _) => match validate_value(field, input) {
                 Ok(v) => v,
                 Err((code, message)) => {
                     errors.push(FieldError::new(&path, code, message));

@@ -14,6 +14,8 @@ pub struct Doc {
     pub record: Record,
     pub fields: Option<Arc<[String]>>,
     pub expand: serde_json::Map<String, serde_json::Value>,
+    /// Fields whose `read` rule fails for the reader.
+    pub unreadable: Vec<usize>,
 }
 
 impl Doc {
@@ -23,6 +25,7 @@ impl Doc {
             record,
             fields: None,
             expand: serde_json::Map::new(),
+            unreadable: Vec::new(),
         }
     }
 
@@ -44,6 +47,7 @@ impl Serialize for Doc {
             record: &self.record,
             fields: self.fields.as_deref(),
             expand: Some(&self.expand),
+            unreadable: &self.unreadable,
         }
         .serialize(s)
     }

@@ -1,7 +1,6 @@
 //! Strata's services: the business rules between the protocol adapters and the stores. Every adapter calls these
 //! with the same [`Context`] and gets the same errors from the one catalogue.
 
-mod access;
 pub mod auth;
 mod batch;
 mod body;

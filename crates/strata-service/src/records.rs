@@ -11,12 +11,12 @@ use strata_core::{Error, Record, Value};
 use strata_store::{DynStore, FetchQuery, ListQuery};
 use uuid::Uuid;
 
-use crate::access::Access;
 use crate::context::Context;
 use crate::doc::{Doc, Page};
 use crate::error::{denied, from_store};
 use crate::params::{self, ExpandNode, ReadParams, Selection};
 use crate::{cursor, filter};
+use strata_core::access::Access;
 
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -27,6 +27,8 @@ pub struct RecordService {
     pub(crate) schema: Arc<Schema>,
     /// A pending idempotency claim older than this has lapsed (`server.request_timeout`).
     pub(crate) claim_lapse: Duration,
+    /// Told the id of every record a write changed, so cached principals follow at once.
+    pub(crate) user_changed: Option<Arc<dyn Fn(Uuid) + Send + Sync>>,
 }
 
 impl RecordService {
@@ -35,6 +37,27 @@ impl RecordService {
             store,
             schema,
             claim_lapse,
+            user_changed: None,
+        }
+    }
+
+    /// Call `listener` with the id of every record a write changes (cached `users` records are forgotten).
+    pub fn on_user_change(mut self, listener: impl Fn(Uuid) + Send + Sync + 'static) -> Self {
+        self.user_changed = Some(Arc::new(listener));
+        self
+    }
+
+    /// Tell the listener about written records. Ids are unique across collections, so every written id is
+    /// passed and the listener ignores those that are not users.
+    pub(crate) fn written(&self, outcomes: &[strata_store::WriteOutcome]) {
+        let Some(listener) = &self.user_changed else {
+            return;
+        };
+        for outcome in outcomes {
+            let (strata_store::WriteOutcome::Created(r)
+            | strata_store::WriteOutcome::Updated(r)
+            | strata_store::WriteOutcome::Deleted(r)) = outcome;
+            listener(r.id);
         }
     }
 
@@ -57,7 +80,7 @@ impl RecordService {
         collection: &Collection,
         action: Action,
     ) -> Result<Access, Error> {
-        match Access::of(&ctx.principal, collection, action) {
+        match Access::of(&self.schema, &ctx.principal, collection, action) {
             Access::Denied => Err(denied(ctx.anonymous())),
             access => Ok(access),
         }
@@ -174,12 +197,42 @@ impl RecordService {
             .into_iter()
             .zip(expansions)
             .map(|(record, expand)| Doc {
+                unreadable: self.unreadable(ctx, collection, &record),
                 collection: collection.clone(),
                 record,
                 fields: fields.clone(),
                 expand,
             })
             .collect())
+    }
+
+    /// The fields of `record` whose `read` rule does not hold for this caller (SPEC §7). A rule that needs
+    /// other records cannot be decided here, so it hides the field: failing closed.
+    fn unreadable(&self, ctx: &Context, collection: &Collection, record: &Record) -> Vec<usize> {
+        if ctx.principal.is_admin() {
+            return Vec::new();
+        }
+        collection
+            .fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, field)| {
+                let rule = field.read.as_ref()?;
+                let eval_ctx = strata_core::expr::EvalContext {
+                    schema: &self.schema,
+                    collection,
+                    record: Some(record),
+                    data: None,
+                    principal: &ctx.principal,
+                    now: ctx.now,
+                };
+                let readable = matches!(
+                    strata_core::expr::eval(&rule.expr, &eval_ctx),
+                    Ok(strata_core::expr::Tri::True)
+                );
+                (!readable).then_some(i)
+            })
+            .collect()
     }
 
     fn expand<'a>(
@@ -196,10 +249,11 @@ impl RecordService {
                     continue;
                 };
                 // A related record the caller may not view is simply not expanded.
-                let condition = match Access::of(&ctx.principal, &node.target, Action::View) {
-                    Access::Denied => continue,
-                    access => access.condition(),
-                };
+                let condition =
+                    match Access::of(&self.schema, &ctx.principal, &node.target, Action::View) {
+                        Access::Denied => continue,
+                        access => access.condition(),
+                    };
                 let mut ids: Vec<Uuid> = records
                     .iter()
                     .filter_map(|r| match r.values.get(index) {

@@ -7,13 +7,13 @@ use strata_core::schema::{Action, Collection};
 use strata_core::{Error, ErrorCode, Record};
 use strata_store::{Claim, IdempotencyKey, IdempotentResponse, WriteBatch, WriteOp, WriteOutcome};
 
-use crate::access::Access;
 use crate::body::{self, Mode};
 use crate::context::Context;
 use crate::doc::{Doc, Envelope};
 use crate::error::from_store;
 use crate::records::{RecordService, parse_id};
 use crate::rules;
+use strata_core::access::Access;
 
 /// A write's answer: done now, or replayed from an earlier request with the same idempotency key.
 #[derive(Debug)]
@@ -136,6 +136,7 @@ impl RecordService {
             .write(batch)
             .await
             .map_err(|e| from_store(e.error, ctx.anonymous()))?;
+        self.written(&outcomes);
         outcomes
             .pop()
             .ok_or_else(|| Error::internal(anyhow::anyhow!("a write returned no outcome")))
@@ -232,7 +233,7 @@ impl RecordService {
         ctx: &Context,
         collection: &Collection,
     ) -> Result<Vec<Arc<strata_core::expr::Expr>>, Error> {
-        match Access::of(&ctx.principal, collection, Action::View) {
+        match Access::of(&self.schema, &ctx.principal, collection, Action::View) {
             Access::Denied => Err(Error::not_found()),
             access => Ok(access.condition().into_iter().collect()),
         }
@@ -296,7 +297,10 @@ impl RecordService {
             idempotency: key.clone().map(|k| (k, render)),
         };
         match self.store.write(batch).await {
-            Ok(outcomes) => Ok(Written::Fresh(outcomes)),
+            Ok(outcomes) => {
+                self.written(&outcomes);
+                Ok(Written::Fresh(outcomes))
+            }
             Err(failure) => {
                 let error = locate(failure.index, from_store(failure.error, anonymous));
                 Err(self.failed(ctx, key, error).await)

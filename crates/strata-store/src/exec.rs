@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use strata_core::schema::Collection;
+use strata_core::access::Access;
+use strata_core::schema::{Action, Collection};
 use strata_core::{ColType, Record, Value};
 
 use crate::error::{StoreError, StoreResult};
@@ -129,7 +130,7 @@ async fn apply(
             record,
             check,
         } => {
-            check_relations(e, &collection, &record, None).await?;
+            check_relations(e, scope, &collection, &record, None).await?;
             e.execute(&query::insert(dialect, &collection, &record))
                 .await?;
             if let Some(rule) = check {
@@ -173,7 +174,7 @@ async fn apply(
                     return Err(StoreError::Forbidden);
                 }
             }
-            check_relations(e, &collection, &next, Some(&current)).await?;
+            check_relations(e, scope, &collection, &next, Some(&current)).await?;
             if e.execute(&query::update(dialect, &collection, &next, current.version))
                 .await?
                 == 0
@@ -227,6 +228,7 @@ async fn load(
 /// which a foreign-key error alone cannot on every database.
 async fn check_relations(
     e: &mut impl Exec,
+    scope: &Scope,
     collection: &Collection,
     record: &Record,
     previous: Option<&Record>,
@@ -238,13 +240,23 @@ async fn check_relations(
         if previous.is_some_and(|p| p.values.get(i) == record.values.get(i)) {
             continue;
         }
-        if e.fetch(&query::exists(e.dialect(), target, *id), &[ColType::Int])
+        let invalid = || StoreError::InvalidRelation {
+            field: field.name.clone(),
+        };
+        // A non-admin may point a relation only at a record they may view (SPEC §14): the same answer as for a
+        // record that does not exist.
+        let target = scope.schema.collection(target).ok_or_else(invalid)?;
+        let visible: Vec<Arc<strata_core::expr::Expr>> =
+            match Access::of(&scope.schema, &scope.principal, target, Action::View) {
+                Access::Denied => return Err(invalid()),
+                access => access.condition().into_iter().collect(),
+            };
+        let stmt = query::fetch_by_ids(e.dialect(), scope, target, &[*id], &visible)?;
+        if e.fetch(&stmt, &query::record_columns(target))
             .await?
             .is_empty()
         {
-            return Err(StoreError::InvalidRelation {
-                field: field.name.clone(),
-            });
+            return Err(invalid());
         }
     }
     Ok(())

@@ -90,7 +90,9 @@ impl Application {
         {
             tracing::info!(email = %email, "admin account created");
         }
-        let records = RecordService::new(store.clone(), schema, settings.server.request_timeout);
+        let forget = auth.clone();
+        let records = RecordService::new(store.clone(), schema, settings.server.request_timeout)
+            .on_user_change(move |id| forget.forget_user(id));
         let config = HttpConfig {
             body_limit: settings.server.body_limit,
             request_timeout: settings.server.request_timeout,

@@ -4,6 +4,7 @@
 
 mod field;
 mod parse;
+mod roles;
 mod validate;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use indexmap::IndexMap;
 
 pub use field::{Field, FieldKind, OnDelete};
 pub use parse::SchemaError;
+pub use roles::Role;
 pub use validate::validate_value;
 
 use crate::expr::Expr;
@@ -91,7 +93,7 @@ impl Rules {
         }
     }
 
-    fn slot(&mut self, action: Action) -> &mut Option<Rule> {
+    pub(crate) fn slot(&mut self, action: Action) -> &mut Option<Rule> {
         match action {
             Action::List => &mut self.list,
             Action::View => &mut self.view,
@@ -143,6 +145,8 @@ impl Collection {
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
     collections: IndexMap<String, Arc<Collection>>,
+    /// `[roles.*]`: what each role grants, by collection.
+    roles: IndexMap<String, Role>,
 }
 
 impl Schema {
@@ -152,5 +156,13 @@ impl Schema {
 
     pub fn collections(&self) -> impl Iterator<Item = &Arc<Collection>> {
         self.collections.values()
+    }
+
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.get(name)
+    }
+
+    pub fn roles(&self) -> impl Iterator<Item = &Role> {
+        self.roles.values()
     }
 }

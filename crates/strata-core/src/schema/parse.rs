@@ -99,34 +99,41 @@ impl Schema {
                 message: e.to_string(),
             }]
         })?;
-        let raw = match doc.get("collections") {
-            None => toml::Table::new(),
-            Some(toml::Value::Table(t)) => t.clone(),
-            Some(_) => {
-                return Err(vec![SchemaError {
-                    location: "collections".into(),
-                    message: "must be a table".into(),
-                }]);
-            }
+        let table = |key: &str| match doc.get(key) {
+            None => Ok(toml::Table::new()),
+            Some(toml::Value::Table(t)) => Ok(t.clone()),
+            Some(_) => Err(vec![SchemaError {
+                location: key.into(),
+                message: "must be a table".into(),
+            }]),
         };
-        build(raw)
+        build(table("collections")?, table("roles")?)
     }
 }
 
-fn users_raw() -> RawCollection {
+/// The built-in `users` collection; `roles` may hold the names declared under `[roles.*]` only.
+fn users_raw(role_names: &[String]) -> RawCollection {
+    let names: Vec<String> = role_names.iter().map(|n| format!("{n:?}")).collect();
+    let roles_schema = if names.is_empty() {
+        r#"{ type = "array", maxItems = 0 }"#.to_owned()
+    } else {
+        format!(
+            r#"{{ type = "array", uniqueItems = true, items = {{ type = "string", enum = [{}] }} }}"#,
+            names.join(", ")
+        )
+    };
+    let roles_def =
+        format!(r#"{{ type = "json", default = [], read_only = true, schema = {roles_schema} }}"#);
     let fields = [
         (
             "email",
-            r#"{ type = "email", required = true, unique = true, max_length = 254 }"#,
+            r#"{ type = "email", required = true, unique = true, max_length = 254, read = "id = @auth.id" }"#,
         ),
         (
             "verified",
             r#"{ type = "boolean", default = false, read_only = true }"#,
         ),
-        (
-            "roles",
-            r#"{ type = "json", default = [], read_only = true, schema = { type = "array", items = { type = "string" } } }"#,
-        ),
+        ("roles", roles_def.as_str()),
     ];
     RawCollection {
         fields: fields
@@ -148,10 +155,11 @@ fn users_raw() -> RawCollection {
     }
 }
 
-fn build(raw: toml::Table) -> Result<Schema, Vec<SchemaError>> {
+fn build(raw: toml::Table, roles: toml::Table) -> Result<Schema, Vec<SchemaError>> {
     let mut errors = Errors(Vec::new());
+    let role_names: Vec<String> = roles.keys().cloned().collect();
     let mut raws: IndexMap<String, RawCollection> = IndexMap::new();
-    raws.insert(USERS.to_owned(), users_raw());
+    raws.insert(USERS.to_owned(), users_raw(&role_names));
     for (name, value) in raw {
         let location = format!("collections.{name}");
         if !NAME.is_match(&name) {
@@ -196,10 +204,16 @@ fn build(raw: toml::Table) -> Result<Schema, Vec<SchemaError>> {
         let collection = build_collection(&name, raw, &names, &mut errors);
         collections.insert(name, Arc::new(collection));
     }
-    let schema = Schema { collections };
+    let mut schema = Schema {
+        collections,
+        roles: IndexMap::new(),
+    };
     for collection in schema.collections() {
         check_rules(&schema, collection, &mut errors);
     }
+    schema.roles = super::roles::build(&schema, roles, &mut |location, message| {
+        errors.push(location, message)
+    });
     if errors.0.is_empty() {
         Ok(schema)
     } else {

@@ -361,15 +361,3 @@ pub fn delete(dialect: Dialect, collection: &Collection, id: Uuid) -> SqlBuilder
     b.param(Value::Uuid(id), ColType::Uuid);
     b
 }
-
-/// Whether a record with this id exists in `collection` (relation checks).
-pub fn exists(dialect: Dialect, collection: &str, id: Uuid) -> SqlBuilder {
-    let mut b = SqlBuilder::new(dialect);
-    b.push("SELECT 1 FROM ")
-        .ident(collection)
-        .push(" WHERE ")
-        .ident("id")
-        .push(" = ");
-    b.param(Value::Uuid(id), ColType::Uuid);
-    b
-}
