@@ -1,6 +1,7 @@
 //! The repository contract (STYLE.md "Tests"): one set of stories, each run on SQLite, PostgreSQL and
 //! MariaDB/MySQL with a fresh database, so every backend keeps the same promises.
 
+mod differential_stories;
 mod filter_stories;
 mod fixtures;
 mod harness;
@@ -37,6 +38,7 @@ macro_rules! stories {
 }
 
 stories!(
+    differential_stories::random_filters_agree_with_the_evaluator,
     schema_stories::migrating_twice_changes_nothing_the_second_time,
     schema_stories::adding_a_field_is_additive_and_keeps_the_records,
     schema_stories::removing_a_field_is_refused_unless_destruction_is_allowed,
