@@ -71,6 +71,30 @@ impl Principal {
         }
     }
 
+    /// A user's principal: `@auth.email`, `@auth.roles` and every other field from their `users` record.
+    pub fn user(users: &crate::schema::Collection, user: Record) -> Self {
+        let email = match user.get(users, "email") {
+            Some(crate::Value::Text(email)) => Some(email),
+            _ => None,
+        };
+        let roles = match user.get(users, "roles") {
+            Some(crate::Value::Json(serde_json::Value::Array(roles))) => roles
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            kind: PrincipalKind::User,
+            id: Some(user.id),
+            email,
+            roles,
+            user: Some(user),
+            session: None,
+            scopes: None,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.kind == PrincipalKind::Admin
     }

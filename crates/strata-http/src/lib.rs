@@ -1,7 +1,13 @@
 //! Strata's REST adapter (SPEC §4, §5, §10, §11): the router, extractors, middleware and problem+json. Handlers
 //! are thin: they parse the request and call the services.
 
+mod admin;
 mod auth;
+mod auth_email;
+mod auth_keys;
+mod auth_mfa;
+mod auth_session;
+mod auth_token;
 mod error;
 mod extract;
 mod health;
@@ -12,7 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use strata_service::RecordService;
 use strata_service::auth::AuthService;
 
@@ -49,14 +55,37 @@ impl FromRef<AppState> for AuthService {
 pub fn router(state: AppState, config: HttpConfig) -> Router {
     let auth_routes = Router::new()
         .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
+        .route("/auth/login", post(auth_session::login))
         .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth::logout))
+        .route("/auth/logout", post(auth_session::logout))
+        .route("/auth/token", post(auth_token::token))
+        .route("/auth/password/change", post(auth_session::change_password))
+        .route(
+            "/auth/api-keys",
+            get(auth_keys::list_api_keys).post(auth_keys::create_api_key),
+        )
+        .route("/auth/api-keys/{id}", delete(auth_keys::delete_api_key))
         .route("/auth/me", get(auth::me))
         .route("/admin/auth/login", post(auth::admin_login))
+        .route("/auth/mfa/totp/enroll", post(auth_mfa::enroll_totp))
+        .route("/auth/mfa/totp/confirm", post(auth_mfa::confirm_totp))
+        .route("/auth/mfa/totp/disable", post(auth_mfa::disable_totp))
+        .route("/auth/mfa/totp/verify", post(auth_mfa::verify_totp))
+        .route(
+            "/auth/verify-email/request",
+            post(auth_email::request_verification),
+        )
+        .route(
+            "/auth/verify-email/confirm",
+            post(auth_email::confirm_email),
+        )
+        .route("/auth/password/forgot", post(auth_email::forgot_password))
+        .route("/auth/password/reset", post(auth_email::reset_password))
+        .route("/auth/email/change", post(auth_email::change_email))
         .layer(axum::middleware::from_fn(auth::no_store));
     let api = Router::new()
         .merge(auth_routes)
+        .route("/admin/authz/explain", post(admin::explain))
         .route("/batch", post(records::batch))
         .route(
             "/{collection}",

@@ -16,6 +16,11 @@ use crate::error::{Problem, code_for_status, problem_response};
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Marks an error response whose body is deliberately not problem+json (the OAuth2 token endpoint's RFC 6749
+/// errors), so [`observe`] leaves it as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorBody;
+
 /// The principal's id for the request log, set by whoever authenticates the request.
 #[derive(Debug, Clone)]
 pub struct LoggedPrincipal(pub String);
@@ -126,7 +131,10 @@ fn finish(response: Response, request_id: &str) -> Response {
     let mut response = if let Some(Problem(error)) = response.extensions().get::<Problem>().cloned()
     {
         problem_response(&error, request_id, response)
-    } else if (status.is_client_error() || status.is_server_error()) && !is_problem(&response) {
+    } else if (status.is_client_error() || status.is_server_error())
+        && !is_problem(&response)
+        && response.extensions().get::<OwnErrorBody>().is_none()
+    {
         // A rejection or layer answered without a body of ours: name it from the catalogue.
         let code = code_for_status(status);
         let detail = match status {

@@ -1,8 +1,11 @@
 //! `POST /api/v1/batch` (SPEC §4, §14): up to 100 writes in one transaction, all or nothing. A failure answers
 //! that item's problem with `failed_index` and paths under `/requests/N/body`.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
+use strata_core::schema::Collection;
 use strata_core::{Error, FieldError, FieldErrorCode};
 use strata_store::{WriteOp, WriteOutcome};
 
@@ -73,13 +76,13 @@ impl RecordService {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let render: Render = {
-            let collections = collections.clone();
+            let (collections, service, ctx) = (collections.clone(), self.clone(), ctx.clone());
             Box::new(move |outcomes| {
                 json_response(
                     200,
                     Vec::new(),
                     &Envelope {
-                        data: results(&collections, outcomes),
+                        data: service.results(&ctx, &collections, outcomes),
                     },
                 )
             })
@@ -96,7 +99,9 @@ impl RecordService {
             .commit(ctx, build, idempotency, render, at_item)
             .await?
         {
-            Written::Fresh(outcomes) => Ok(Written::Fresh(results(&collections, &outcomes))),
+            Written::Fresh(outcomes) => {
+                Ok(Written::Fresh(self.results(ctx, &collections, &outcomes)))
+            }
             Written::Replayed(response) => Ok(Written::Replayed(response)),
         }
     }
@@ -152,26 +157,31 @@ fn item_collection(path: &str) -> &str {
         .unwrap_or("")
 }
 
-fn results(
-    collections: &[std::sync::Arc<strata_core::schema::Collection>],
-    outcomes: &[WriteOutcome],
-) -> Vec<BatchResult> {
-    collections
-        .iter()
-        .zip(outcomes)
-        .map(|(collection, outcome)| match outcome {
-            WriteOutcome::Created(r) => BatchResult {
-                status: 201,
-                data: Some(Doc::new(collection.clone(), r.clone())),
-            },
-            WriteOutcome::Updated(r) => BatchResult {
-                status: 200,
-                data: Some(Doc::new(collection.clone(), r.clone())),
-            },
-            WriteOutcome::Deleted(_) => BatchResult {
-                status: 204,
-                data: None,
-            },
-        })
-        .collect()
+impl RecordService {
+    /// Each item's result as its writer sees it.
+    fn results(
+        &self,
+        ctx: &Context,
+        collections: &[Arc<Collection>],
+        outcomes: &[WriteOutcome],
+    ) -> Vec<BatchResult> {
+        collections
+            .iter()
+            .zip(outcomes)
+            .map(|(collection, outcome)| match outcome {
+                WriteOutcome::Created(r) => BatchResult {
+                    status: 201,
+                    data: Some(self.written_doc(ctx, collection, r.clone())),
+                },
+                WriteOutcome::Updated(r) => BatchResult {
+                    status: 200,
+                    data: Some(self.written_doc(ctx, collection, r.clone())),
+                },
+                WriteOutcome::Deleted(_) => BatchResult {
+                    status: 204,
+                    data: None,
+                },
+            })
+            .collect()
+    }
 }

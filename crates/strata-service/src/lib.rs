@@ -8,6 +8,7 @@ mod context;
 mod cursor;
 mod doc;
 mod error;
+pub mod explain;
 mod filter;
 mod params;
 mod records;

@@ -206,6 +206,18 @@ impl RecordService {
             .collect())
     }
 
+    /// A written record as its writer sees it: fields their read rules hide are left out.
+    pub(crate) fn written_doc(
+        &self,
+        ctx: &Context,
+        collection: &Arc<Collection>,
+        record: Record,
+    ) -> Doc {
+        let mut doc = Doc::new(collection.clone(), record);
+        doc.unreadable = self.unreadable(ctx, collection, &doc.record);
+        doc
+    }
+
     /// The fields of `record` whose `read` rule does not hold for this caller (SPEC §7). A rule that needs
     /// other records cannot be decided here, so it hides the field: failing closed.
     fn unreadable(&self, ctx: &Context, collection: &Collection, record: &Record) -> Vec<usize> {

@@ -57,10 +57,10 @@ impl RecordService {
     ) -> Result<Written<Doc>, Error> {
         let collection = self.collection(name)?;
         let render: Render = {
-            let collection = collection.clone();
+            let (collection, service, ctx) = (collection.clone(), self.clone(), ctx.clone());
             Box::new(move |outcomes| match outcomes.first() {
                 Some(WriteOutcome::Created(r)) => {
-                    created_response(&Doc::new(collection, r.clone()))
+                    created_response(&service.written_doc(&ctx, &collection, r.clone()))
                 }
                 _ => IdempotentResponse {
                     status: 500,
@@ -77,7 +77,7 @@ impl RecordService {
             {
                 Written::Fresh(mut outcomes) => match outcomes.pop() {
                     Some(WriteOutcome::Created(record)) => {
-                        Written::Fresh(Doc::new(collection, record))
+                        Written::Fresh(self.written_doc(ctx, &collection, record))
                     }
                     _ => {
                         return Err(Error::internal(anyhow::anyhow!(
@@ -104,7 +104,7 @@ impl RecordService {
         let op = self.update_op(ctx, &collection, id, body, mode, if_match)?;
         let outcome = self.write_one(ctx, op).await?;
         match outcome {
-            WriteOutcome::Updated(record) => Ok(Doc::new(collection, record)),
+            WriteOutcome::Updated(record) => Ok(self.written_doc(ctx, &collection, record)),
             _ => Err(Error::internal(anyhow::anyhow!(
                 "an update returned no record"
             ))),

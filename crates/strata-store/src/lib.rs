@@ -73,6 +73,28 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// Finish pending writes and close connections.
     async fn close(&self);
+
+    /// A condition as this store's SQL, for explaining decisions: the text and its bound values.
+    fn explain_condition(
+        &self,
+        scope: &Scope,
+        collection: &strata_core::schema::Collection,
+        condition: &strata_core::expr::Expr,
+    ) -> StoreResult<(String, Vec<String>)> {
+        let mut b = sql::SqlBuilder::new(self.dialect());
+        let filter_scope = sql::filter::FilterScope {
+            schema: &scope.schema,
+            collection,
+            alias: sql::query::ALIAS,
+            principal: &scope.principal,
+            data: None,
+            now: scope.now,
+        };
+        sql::filter::compile(condition, &filter_scope, &mut b)
+            .map_err(|e| anyhow::anyhow!("a checked expression failed to compile: {e}"))?;
+        let params = b.params.iter().map(|p| format!("{:?}", p.value)).collect();
+        Ok((b.sql, params))
+    }
 }
 
 pub type DynStore = Arc<dyn RecordStore>;

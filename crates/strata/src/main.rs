@@ -108,7 +108,7 @@ async fn auth_service(common: &Common) -> anyhow::Result<strata_service::auth::A
 }
 
 fn main() -> ExitCode {
-    strata::telemetry::init("info");
+    let _logs = strata::telemetry::init("info");
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

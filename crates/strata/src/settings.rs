@@ -8,6 +8,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
+use strata_service::auth::TotpKeySource;
 
 /// A value that must not be logged.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -38,6 +39,19 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub admin: AdminSettings,
+    pub mail: MailSettings,
+}
+
+/// `[mail]`: how the email flows send mail (SPEC §6).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// `smtp://[user:password@]host[:port]` (plain SMTP); without it, mail is written to `{data_dir}/mail/`.
+    pub smtp_url: Option<Secret>,
+    /// `From:` of every mail; default `Strata <noreply@localhost>`.
+    pub from: Option<String>,
+    /// What links in mails start with; default the server's URL.
+    pub link_base: Option<String>,
 }
 
 /// `[auth]` (SPEC §2, §14).
@@ -59,6 +73,18 @@ pub struct AuthSettings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// Whether session cookies carry `Secure` (turn off only for plain-HTTP development).
+    pub cookie_secure: bool,
+    /// A cookie session's whole life, and how long it may sit unused before it ends.
+    #[serde(with = "duration")]
+    pub session_ttl: Duration,
+    #[serde(with = "duration")]
+    pub session_idle_ttl: Duration,
+    /// Registration answers 202 and mails a verification link; sign-in waits for a verified address.
+    pub require_verified_email: bool,
+    /// Base64 of the 32-byte key that seals TOTP secrets; default a key file `{data_dir}/totp.key`. Instances
+    /// sharing a database must share it.
+    pub totp_key: Option<Secret>,
 }
 
 impl Default for AuthSettings {
@@ -74,6 +100,11 @@ impl Default for AuthSettings {
             argon2_memory_kib: policy.memory_kib,
             argon2_iterations: policy.iterations,
             argon2_parallelism: policy.parallelism,
+            cookie_secure: true,
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_idle_ttl: Duration::from_secs(7 * 24 * 3600),
+            require_verified_email: false,
+            totp_key: None,
         }
     }
 }
@@ -115,6 +146,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             auth: AuthSettings::default(),
             admin: AdminSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -171,6 +203,30 @@ impl Settings {
                 iterations: a.argon2_iterations,
                 parallelism: a.argon2_parallelism,
             },
+            cookie_secure: a.cookie_secure,
+            session_ttl: a.session_ttl,
+            session_idle_ttl: a.session_idle_ttl,
+            require_verified_email: a.require_verified_email,
+            mail: self.mail_config(),
+            totp_key: match &a.totp_key {
+                Some(key) => TotpKeySource::Configured(key.expose().to_owned()),
+                None => TotpKeySource::File(self.data_dir.join("totp.key")),
+            },
+        }
+    }
+
+    /// The mailer's configuration: SMTP when configured, else files under `{data_dir}/mail/`.
+    fn mail_config(&self) -> strata_service::auth::MailConfig {
+        let m = &self.mail;
+        let defaults = strata_service::auth::MailConfig::default();
+        strata_service::auth::MailConfig {
+            smtp_url: m.smtp_url.as_ref().map(|url| url.expose().to_owned()),
+            from: m.from.clone().unwrap_or(defaults.from),
+            link_base: m
+                .link_base
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.server.addr)),
+            dir: self.data_dir.join("mail"),
         }
     }
 

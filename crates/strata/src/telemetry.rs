@@ -1,15 +1,23 @@
-//! Logs (SPEC §10): JSON lines, or human-readable lines when stdout is a terminal; `RUST_LOG` filters.
+//! Logs (SPEC §10): JSON lines, or human-readable lines when stdout is a terminal; `RUST_LOG` filters. Lines
+//! are written by a background thread, so a request never waits on stdout; a burst past the buffer drops lines
+//! (counted by tracing-appender) rather than stall the server.
 
 use std::io::IsTerminal;
 
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
-/// Install the global subscriber. Safe to call more than once (tests): later calls do nothing.
-pub fn init(default_level: &str) {
+/// Install the global subscriber. Keep the guard until the process ends: dropping it flushes the last lines.
+/// Safe to call more than once (tests): later calls install nothing.
+pub fn init(default_level: &str) -> Option<WorkerGuard> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if std::io::stdout().is_terminal() {
+    let terminal = std::io::stdout().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let installed = if terminal {
         builder.compact().try_init()
     } else {
         builder
@@ -19,4 +27,5 @@ pub fn init(default_level: &str) {
             .with_span_list(false)
             .try_init()
     };
+    installed.ok().map(|()| guard)
 }

@@ -42,7 +42,7 @@ pub struct SignedIn {
     pub expires_in: u64,
 }
 
-fn busy() -> Error {
+pub(super) fn busy() -> Error {
     Error::new(
         ErrorCode::Unavailable,
         "too many sign-ins at once; try again shortly",
@@ -50,7 +50,7 @@ fn busy() -> Error {
     .with_header("retry-after", "1")
 }
 
-fn invalid_credentials() -> Error {
+pub(super) fn invalid_credentials() -> Error {
     Error::new(
         ErrorCode::InvalidCredentials,
         "the email or password is wrong",
@@ -67,11 +67,13 @@ fn password_problem(path: &str, message: String) -> Error {
 
 impl AuthService {
     /// `POST /auth/register`: a `users` record from the writable schema fields, a password, and a token pair.
+    /// `None` under `auth.require_verified_email`: a mail went to the address instead, whether it was new or
+    /// taken (SPEC §14).
     pub async fn register(
         &self,
         ctx: &Context,
         mut body: Map<String, Json>,
-    ) -> Result<SignedIn, Error> {
+    ) -> Result<Option<SignedIn>, Error> {
         if !self.inner.config.allow_registration {
             return Err(Error::new(ErrorCode::Forbidden, "registration is closed"));
         }
@@ -134,7 +136,14 @@ impl AuthService {
             password_hash: hash,
             meta: ctx.meta(),
         };
-        match self.inner.store.auth(op).await {
+        let stored = self.inner.store.auth(op).await;
+        if self.inner.config.require_verified_email {
+            return self
+                .registered_unverified(stored, &record)
+                .await
+                .map(|()| None);
+        }
+        match stored {
             Ok(_) => {}
             Err(StoreError::Unique { field }) if field == "email" => {
                 return Err(Error::new(
@@ -144,7 +153,7 @@ impl AuthService {
             }
             Err(e) => return Err(from_store(e, true)),
         }
-        self.sign_in_user(record).await
+        self.sign_in_user(record).await.map(Some)
     }
 
     /// `POST /auth/login`: 401 `invalid_credentials` alike for an unknown email and a wrong password.
@@ -173,8 +182,9 @@ impl AuthService {
             self.inner.throttle.failed("user", &email, ip);
             return Err(invalid_credentials());
         }
-        self.inner.throttle.succeeded("user", &email, ip);
         let (user, _) = found.ok_or_else(invalid_credentials)?;
+        self.after_password(&user, &email, ip).await?;
+        self.inner.throttle.succeeded("user", &email, ip);
         self.sign_in_user(user).await
     }
 
@@ -215,7 +225,7 @@ impl AuthService {
         Ok(signed)
     }
 
-    fn throttled(&self, realm: &str, email: &str, ip: &str) -> Result<(), Error> {
+    pub(super) fn throttled(&self, realm: &str, email: &str, ip: &str) -> Result<(), Error> {
         match self.inner.throttle.check(realm, email, ip) {
             Some(wait) => Err(Error::new(
                 ErrorCode::RateLimited,
@@ -226,7 +236,7 @@ impl AuthService {
         }
     }
 
-    async fn sign_in_user(&self, user: Record) -> Result<SignedIn, Error> {
+    pub(super) async fn sign_in_user(&self, user: Record) -> Result<SignedIn, Error> {
         let principal = self.user_principal(user.clone());
         let mut signed = self.start_family("user", user.id, principal.roles).await?;
         signed.user = Some(

@@ -2,9 +2,19 @@
 //! principal, admins and signing keys. Revocations reach this instance at once and others within
 //! `auth.revocation_poll`, through a poller that also picks up rotated keys.
 
+mod api_key_input;
+mod api_keys;
+mod cache;
+mod email;
 mod flows;
+mod gate;
+mod mailer;
+mod mfa;
+mod password_change;
 mod principal;
+mod sessions;
 mod throttle;
+mod token_endpoint;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -20,7 +30,12 @@ use strata_store::DynStore;
 use strata_store::auth::{AuthOp, AuthReply, StoredKey};
 use uuid::Uuid;
 
+pub use api_keys::ApiKeyView;
 pub use flows::{Credentials, SignedIn};
+pub use mailer::MailConfig;
+pub use mfa::{RecoveryCodes, TotpEnrolled, TotpKeySource};
+pub use sessions::{CSRF_COOKIE, CsrfProof, SESSION_COOKIE, SessionStarted};
+pub use token_endpoint::{OAuthError, TokenAnswer, TokenRequest};
 
 use crate::error::from_store;
 
@@ -35,6 +50,17 @@ pub struct AuthConfig {
     pub revocation_poll: Duration,
     pub allow_registration: bool,
     pub password: PasswordPolicy,
+    /// Whether session cookies carry `Secure`.
+    pub cookie_secure: bool,
+    /// A cookie session's whole life, and how long it may sit unused.
+    pub session_ttl: Duration,
+    pub session_idle_ttl: Duration,
+    /// `auth.require_verified_email`: registration answers 202 and sign-in waits for a verified address.
+    pub require_verified_email: bool,
+    /// `[mail]`: how mail goes out and where its links point.
+    pub mail: MailConfig,
+    /// What seals TOTP secrets at rest.
+    pub totp_key: TotpKeySource,
 }
 
 impl Default for AuthConfig {
@@ -47,6 +73,12 @@ impl Default for AuthConfig {
             revocation_poll: Duration::from_secs(1),
             allow_registration: true,
             password: PasswordPolicy::default(),
+            cookie_secure: true,
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_idle_ttl: Duration::from_secs(7 * 24 * 3600),
+            require_verified_email: false,
+            mail: MailConfig::default(),
+            totp_key: TotpKeySource::default(),
         }
     }
 }
@@ -69,6 +101,11 @@ struct Inner {
     /// User records by id, for `@auth`: fresh within `revocation_poll`.
     users_cache: Mutex<HashMap<Uuid, (Instant, Option<Record>)>>,
     throttle: throttle::Throttle,
+    /// Verified API keys and sessions, trusted for `revocation_poll`.
+    keys: cache::FreshCache<strata_store::auth::ApiKeyRow>,
+    sessions: cache::FreshCache<strata_store::auth::SessionRow>,
+    mail: email::MailDesk,
+    totp_keys: mfa::TotpKeys,
 }
 
 /// Users cached at most; past it the cache starts over.
@@ -108,6 +145,8 @@ impl AuthService {
         let hasher = PasswordHasher::new(config.password)
             .map_err(|e| Error::internal(anyhow::anyhow!("argon2 parameters: {e}")))?;
         let ring = load_ring(&store, true).await?;
+        let mail = email::MailDesk::new(&config.mail)?;
+        let totp_keys = mfa::TotpKeys::new(config.totp_key.clone())?;
         let service = AuthService {
             inner: Arc::new(Inner {
                 store,
@@ -119,6 +158,10 @@ impl AuthService {
                 revoked: RwLock::new(HashMap::new()),
                 users_cache: Mutex::new(HashMap::new()),
                 throttle: throttle::Throttle::default(),
+                keys: cache::FreshCache::default(),
+                sessions: cache::FreshCache::default(),
+                mail,
+                totp_keys,
             }),
         };
         let since = Utc::now()

@@ -3,7 +3,7 @@
 
 use strata_auth::TokenError;
 use strata_auth::jwt;
-use strata_core::{Error, ErrorCode, Principal, PrincipalKind, Value};
+use strata_core::{Error, ErrorCode, Principal};
 use uuid::Uuid;
 
 use super::AuthService;
@@ -16,8 +16,11 @@ pub fn invalid_token(code: ErrorCode, detail: &str) -> Error {
 }
 
 impl AuthService {
-    /// The principal of a bearer access token.
+    /// The principal of a bearer credential: an access token, or an `sk_…` API key.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
+        if token.starts_with("sk_") {
+            return self.authenticate_api_key(token).await;
+        }
         let claims =
             jwt::verify(&self.ring(), token, &self.inner.config.issuer).map_err(|e| match e {
                 TokenError::Expired => {
@@ -43,6 +46,7 @@ impl AuthService {
                 let user = self.user(id).await?.ok_or_else(revoked)?;
                 self.user_principal(user)
             }
+            "api_key" => return self.key_token_principal(sid, id).await,
             "admin" => match self.op(AuthOp::AdminById { id }).await? {
                 AuthReply::Admin(Some(admin)) => Principal::admin(admin.id, admin.email),
                 _ => return Err(revoked()),
@@ -55,26 +59,6 @@ impl AuthService {
 
     /// A user's principal: `@auth.email`, `@auth.roles` and every other field from their record.
     pub(crate) fn user_principal(&self, user: strata_core::Record) -> Principal {
-        let users = &self.inner.users;
-        let email = match user.get(users, "email") {
-            Some(Value::Text(email)) => Some(email),
-            _ => None,
-        };
-        let roles = match user.get(users, "roles") {
-            Some(Value::Json(serde_json::Value::Array(roles))) => roles
-                .iter()
-                .filter_map(|r| r.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
-        Principal {
-            kind: PrincipalKind::User,
-            id: Some(user.id),
-            email,
-            roles,
-            user: Some(user),
-            session: None,
-            scopes: None,
-        }
+        Principal::user(&self.inner.users, user)
     }
 }

@@ -1,7 +1,11 @@
 //! What authentication asks of a store, as commands run in one transaction each ([`AuthOp`]), written once over
 //! any backend's [`Exec`].
 
+mod email_tokens;
+mod keys;
+mod mfa;
 mod refresh;
+mod sessions;
 mod tables;
 
 use std::sync::Arc;
@@ -11,7 +15,11 @@ use strata_core::schema::Collection;
 use strata_core::{ColType, Record, Value};
 use uuid::Uuid;
 
+pub use email_tokens::{EmailTokenKind, EmailTokenOp, EmailTokenReply, Purpose};
+pub use keys::{API_KEY_FAMILY, ApiKeyOp, ApiKeyReply, ApiKeyRow};
+pub use mfa::{MfaChallenge, MfaOp, MfaReply, Proof, Redemption, TotpEnrolment};
 pub use refresh::RefreshOutcome;
+pub use sessions::{SessionOp, SessionReply, SessionRow};
 pub(crate) use tables::tables;
 use tables::*;
 
@@ -110,6 +118,14 @@ pub enum AuthOp {
     RevokedSince {
         since: DateTime<Utc>,
     },
+    /// API keys: create, find, list, revoke, record use.
+    ApiKey(ApiKeyOp),
+    /// Cookie sessions and password change.
+    Session(SessionOp),
+    /// TOTP enrolment, recovery codes and sign-in challenges.
+    Mfa(MfaOp),
+    /// The single-use tokens of the email flows.
+    EmailToken(EmailTokenOp),
 }
 
 impl AuthOp {
@@ -123,7 +139,10 @@ impl AuthOp {
                 | AuthOp::AdminById { .. }
                 | AuthOp::SigningKeys
                 | AuthOp::RevokedSince { .. }
-        )
+        ) || matches!(self, AuthOp::ApiKey(op) if op.is_read())
+            || matches!(self, AuthOp::Session(op) if op.is_read())
+            || matches!(self, AuthOp::Mfa(op) if op.is_read())
+            || matches!(self, AuthOp::EmailToken(op) if op.is_read())
     }
 }
 
@@ -137,6 +156,10 @@ pub enum AuthReply {
     Keys(Vec<StoredKey>),
     Refreshed(RefreshOutcome),
     Revoked(Vec<(Uuid, DateTime<Utc>)>),
+    ApiKey(ApiKeyReply),
+    Session(SessionReply),
+    Mfa(MfaReply),
+    EmailToken(EmailTokenReply),
 }
 
 fn text(v: &str) -> Value {
@@ -376,6 +399,10 @@ pub async fn apply(e: &mut impl Exec, op: AuthOp) -> StoreResult<AuthReply> {
                     .collect(),
             ))
         }
+        AuthOp::ApiKey(op) => keys::apply(e, op).await.map(AuthReply::ApiKey),
+        AuthOp::Session(op) => sessions::apply(e, op).await.map(AuthReply::Session),
+        AuthOp::Mfa(op) => mfa::apply(e, op).await.map(AuthReply::Mfa),
+        AuthOp::EmailToken(op) => email_tokens::apply(e, op).await.map(AuthReply::EmailToken),
     }
 }
 

@@ -1,4 +1,6 @@
-//! The tables behind authentication: credentials of users, admins, signing keys, refresh families and tokens.
+//! The tables behind authentication: credentials of users, admins, signing keys, refresh families and tokens,
+//! API keys and cookie sessions, TOTP enrolments with their recovery codes and sign-in challenges, and the
+//! single-use tokens of the email flows.
 
 use crate::migrate::model::{ColTypeName::*, Column, ForeignKey, IndexModel, Table, column};
 
@@ -7,6 +9,12 @@ pub const ADMINS: &str = "_admins";
 pub const SIGNING_KEYS: &str = "_signing_keys";
 pub const FAMILIES: &str = "_auth_families";
 pub const REFRESH_TOKENS: &str = "_refresh_tokens";
+pub const API_KEYS: &str = "_api_keys";
+pub const SESSIONS: &str = "_sessions";
+pub const TOTP: &str = "_totp";
+pub const RECOVERY_CODES: &str = "_recovery_codes";
+pub const MFA_CHALLENGES: &str = "_mfa_challenges";
+pub const EMAIL_TOKENS: &str = "_email_tokens";
 
 fn references(mut col: Column, table: &str) -> Column {
     col.references = Some(ForeignKey {
@@ -89,6 +97,103 @@ pub fn tables() -> Vec<Table> {
             ],
             primary_key: vec!["hash".into()],
             indexes: vec![index("ix__refresh_tokens_family", &["family"], false)],
+        },
+        Table {
+            name: API_KEYS.into(),
+            columns: vec![
+                column("id", Uuid, None, true),
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                column("name", Text, Some(100), true),
+                column("secret_hash", Text, Some(64), true),
+                column("scopes", Text, None, false),
+                column("expires_at", Datetime, None, false),
+                column("created_at", Datetime, None, true),
+                column("last_used_at", Datetime, None, false),
+                column("revoked_at", Datetime, None, false),
+            ],
+            primary_key: vec!["id".into()],
+            indexes: vec![index("ix__api_keys_user", &["user_id"], false)],
+        },
+        Table {
+            name: SESSIONS.into(),
+            columns: vec![
+                references(column("id", Uuid, None, true), FAMILIES),
+                column("token_hash", Text, Some(64), true),
+                column("created_at", Datetime, None, true),
+                column("expires_at", Datetime, None, true),
+                column("last_used_at", Datetime, None, true),
+            ],
+            primary_key: vec!["id".into()],
+            indexes: vec![],
+        },
+        Table {
+            name: TOTP.into(),
+            columns: vec![
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                // Sealed (strata_auth::seal): the database alone cannot read it.
+                column("secret", Text, Some(255), true),
+                column("created_at", Datetime, None, true),
+                column("confirmed_at", Datetime, None, false),
+                // The last time step a code was accepted for: no code of it or before is accepted again.
+                column("last_step", Int, None, false),
+            ],
+            primary_key: vec!["user_id".into()],
+            indexes: vec![],
+        },
+        Table {
+            name: RECOVERY_CODES.into(),
+            columns: vec![
+                column("hash", Text, Some(64), true),
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                column("used_at", Datetime, None, false),
+            ],
+            primary_key: vec!["hash".into()],
+            indexes: vec![index("ix__recovery_codes_user", &["user_id"], false)],
+        },
+        Table {
+            name: MFA_CHALLENGES.into(),
+            columns: vec![
+                column("hash", Text, Some(64), true),
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                column("created_at", Datetime, None, true),
+                column("expires_at", Datetime, None, true),
+                column("used_at", Datetime, None, false),
+            ],
+            primary_key: vec!["hash".into()],
+            indexes: vec![index("ix__mfa_challenges_expires", &["expires_at"], false)],
+        },
+        Table {
+            name: EMAIL_TOKENS.into(),
+            columns: vec![
+                column("hash", Text, Some(64), true),
+                column("kind", Text, Some(16), true),
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                // The address the token was mailed to: the one to verify, or the new one of a change.
+                column("email", Text, Some(254), true),
+                column("created_at", Datetime, None, true),
+                column("expires_at", Datetime, None, true),
+                column("used_at", Datetime, None, false),
+            ],
+            primary_key: vec!["hash".into()],
+            indexes: vec![
+                index("ix__email_tokens_user", &["user_id"], false),
+                index("ix__email_tokens_expires", &["expires_at"], false),
+            ],
         },
     ]
 }

@@ -80,7 +80,8 @@ fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            strata::telemetry::init("info");
+            // The guard lives as long as the test process.
+            std::mem::forget(strata::telemetry::init("info"));
         }
     });
 }

@@ -1,12 +1,22 @@
 //! Black-box API tests: the real server on port 0, a fresh database per test, real HTTP (SPEC §4, §5).
 #![allow(clippy::unwrap_used)]
 
+mod api_key_scopes;
+mod api_keys;
 mod auth;
 mod authz;
 mod batch;
+mod email_flows;
+mod email_verification;
 mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod leaks;
 mod list;
+mod mail_sink;
+mod mfa;
+mod password_change;
 mod records;
+mod sessions;
+mod token_endpoint;
