@@ -91,7 +91,7 @@ pub async fn authenticate(
         .into_response();
     }
     let logged = principal.id.map(|id| LoggedPrincipal(id.to_string()));
-    req.extensions_mut().insert(principal);
+    req.extensions_mut().insert(std::sync::Arc::new(principal));
     if by_cookie {
         req.extensions_mut()
             .insert(crate::auth_session::CookieSession);

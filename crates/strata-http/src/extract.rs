@@ -1,6 +1,7 @@
 //! Extractors: the request's [`Context`] and JSON bodies, with every rejection in the catalogue's terms.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -28,10 +29,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .unwrap_or_default();
         let principal = parts
             .extensions
-            .get::<Principal>()
+            .get::<Arc<Principal>>()
             .cloned()
-            .unwrap_or_else(Principal::anonymous);
-        let mut ctx = Context::new(principal, request_id);
+            .unwrap_or_else(|| Arc::new(Principal::anonymous()));
+        let mut ctx = Context::with_principal(principal, request_id);
         ctx.client_ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

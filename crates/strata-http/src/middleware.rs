@@ -79,7 +79,8 @@ pub async fn observe(State(limits): State<Limits>, mut req: Request, next: Next)
     let trace = trace_id(&req);
     let span = tracing::info_span!("request", request_id = %request_id, trace_id = trace.as_deref().unwrap_or(""));
 
-    let response = if req.uri().to_string().len() > MAX_URI_BYTES {
+    let uri_len = req.uri().path().len() + req.uri().query().map_or(0, |q| q.len() + 1);
+    let response = if uri_len > MAX_URI_BYTES {
         ApiErrorResponse(Error::new(
             ErrorCode::UriTooLong,
             "the URL is longer than 8 KiB",

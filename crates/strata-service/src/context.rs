@@ -19,6 +19,16 @@ pub struct Context {
 }
 
 impl Context {
+    /// A context for a principal already shared (the HTTP layer keeps it in an `Arc`).
+    pub fn with_principal(principal: Arc<Principal>, request_id: impl Into<String>) -> Self {
+        Context {
+            principal,
+            request_id: request_id.into(),
+            client_ip: None,
+            now: strata_core::value::now(),
+        }
+    }
+
     pub fn new(principal: Principal, request_id: impl Into<String>) -> Self {
         Context {
             principal: Arc::new(principal),

@@ -15,6 +15,7 @@ mod principal;
 mod sessions;
 mod throttle;
 mod token_endpoint;
+mod verified;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -101,6 +102,8 @@ struct Inner {
     /// User records by id, for `@auth`: fresh within `revocation_poll`.
     users_cache: Mutex<HashMap<Uuid, (Instant, Option<Record>)>>,
     throttle: throttle::Throttle,
+    /// Access tokens already verified, until their `exp`.
+    verified: verified::VerifiedTokens,
     /// Verified API keys and sessions, trusted for `revocation_poll`.
     keys: cache::FreshCache<strata_store::auth::ApiKeyRow>,
     sessions: cache::FreshCache<strata_store::auth::SessionRow>,
@@ -158,6 +161,7 @@ impl AuthService {
                 revoked: RwLock::new(HashMap::new()),
                 users_cache: Mutex::new(HashMap::new()),
                 throttle: throttle::Throttle::default(),
+                verified: verified::VerifiedTokens::default(),
                 keys: cache::FreshCache::default(),
                 sessions: cache::FreshCache::default(),
                 mail,
@@ -211,6 +215,7 @@ impl AuthService {
         let current = self.ring();
         if ring.jwks() != current.jwks() || ring.signing_kid() != current.signing_kid() {
             *self.inner.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+            self.inner.verified.clear();
         }
         Ok(())
     }
@@ -237,6 +242,7 @@ impl AuthService {
         self.op(AuthOp::InsertSigningKey(encode_key(&key))).await?;
         let ring = load_ring(&self.inner.store, false).await?;
         *self.inner.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+        self.inner.verified.clear();
         Ok(key.kid)
     }
 

@@ -21,15 +21,24 @@ impl AuthService {
         if token.starts_with("sk_") {
             return self.authenticate_api_key(token).await;
         }
-        let claims =
-            jwt::verify(&self.ring(), token, &self.inner.config.issuer).map_err(|e| match e {
-                TokenError::Expired => {
-                    invalid_token(ErrorCode::TokenExpired, "the access token has expired")
-                }
-                TokenError::Invalid => {
-                    invalid_token(ErrorCode::InvalidToken, "the access token is not valid")
-                }
-            })?;
+        let now = chrono::Utc::now().timestamp();
+        let claims = match self.inner.verified.get(token, now) {
+            Some(claims) => claims,
+            None => {
+                let claims = jwt::verify(&self.ring(), token, &self.inner.config.issuer).map_err(
+                    |e| match e {
+                        TokenError::Expired => {
+                            invalid_token(ErrorCode::TokenExpired, "the access token has expired")
+                        }
+                        TokenError::Invalid => {
+                            invalid_token(ErrorCode::InvalidToken, "the access token is not valid")
+                        }
+                    },
+                )?;
+                self.inner.verified.put(token, &claims, now);
+                claims
+            }
+        };
         let revoked = || {
             invalid_token(
                 ErrorCode::InvalidToken,

@@ -55,10 +55,16 @@ impl SqlBuilder {
         self
     }
 
-    /// Append a quoted identifier.
+    /// Append a quoted identifier (without allocating: this runs for every column of every statement).
     pub fn ident(&mut self, name: &str) -> &mut Self {
-        let quoted = self.dialect.quote(name);
-        self.sql.push_str(&quoted);
+        let quote = if self.dialect == Dialect::Mysql {
+            '`'
+        } else {
+            '"'
+        };
+        self.sql.push(quote);
+        self.sql.push_str(name);
+        self.sql.push(quote);
         self
     }
 

@@ -1,0 +1,82 @@
+//! The verified-token cache (SPEC §13, as API gateways do): an access token whose signature was checked once is
+//! recognised by a hash of the whole token until its `exp`, so the ~34 µs EdDSA verification is paid once per
+//! token, not per request. Revocation is never cached: callers still check the token's `sid` every time. The
+//! cache is bounded and cleared whenever the signing keys change.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+use strata_auth::AccessClaims;
+
+/// Tokens remembered at most; past it expired ones go, and if none has, the cache starts over.
+const MAX_ENTRIES: usize = 50_000;
+
+#[derive(Default)]
+pub(crate) struct VerifiedTokens {
+    entries: Mutex<HashMap<[u8; 32], AccessClaims>>,
+}
+
+fn key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl VerifiedTokens {
+    /// The claims of a token verified before and not yet expired at `now` (seconds).
+    pub(crate) fn get(&self, token: &str, now: i64) -> Option<AccessClaims> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&key(token))
+            .filter(|claims| claims.exp > now)
+            .cloned()
+    }
+
+    pub(crate) fn put(&self, token: &str, claims: &AccessClaims, now: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, c| c.exp > now);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key(token), claims.clone());
+    }
+
+    /// Forget everything (a signing key was added or retired).
+    pub(crate) fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> AccessClaims {
+        AccessClaims {
+            iss: "i".into(),
+            aud: "strata".into(),
+            sub: "s".into(),
+            exp,
+            iat: 0,
+            jti: "j".into(),
+            sid: "x".into(),
+            kind: "user".into(),
+            roles: vec![],
+        }
+    }
+
+    #[test]
+    fn a_token_is_remembered_until_it_expires_and_until_keys_change() {
+        let cache = VerifiedTokens::default();
+        cache.put("token", &claims(100), 0);
+        assert!(cache.get("token", 99).is_some());
+        assert!(cache.get("token", 100).is_none(), "gone at exp");
+        assert!(cache.get("other", 0).is_none());
+        cache.clear();
+        assert!(cache.get("token", 0).is_none());
+    }
+}
