@@ -19,7 +19,8 @@ pub enum Value {
 }
 
 /// How a value is stored in a column; each store maps it to its own column type and decodes by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ColType {
     Text,
     Int,

@@ -2,7 +2,9 @@
 //! API keys and cookie sessions, TOTP enrolments with their recovery codes and sign-in challenges, and the
 //! single-use tokens of the email flows.
 
-use crate::migrate::model::{ColTypeName::*, Column, ForeignKey, IndexModel, Table, column};
+use strata_core::ColType::*;
+
+use crate::migrate::model::{Column, ForeignKey, IndexModel, Table, column};
 
 pub const CREDENTIALS: &str = "_credentials";
 pub const ADMINS: &str = "_admins";

@@ -1,7 +1,8 @@
 //! DDL for each dialect from the relational model (SPEC §14 "Types and storage").
 
-use super::model::{ColTypeName, Column, ForeignKey, IndexModel, Table, index_name};
+use super::model::{Column, ForeignKey, IndexModel, Table, index_name};
 use crate::sql::Dialect;
+use strata_core::ColType;
 
 /// What varies between MySQL and MariaDB: the pad-free binary collation of text columns.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +21,7 @@ impl Ddl {
     }
 
     pub fn column_type(&self, col: &Column) -> String {
-        use ColTypeName::*;
+        use ColType::*;
         match (self.dialect, col.ty) {
             (Dialect::Sqlite, Int | Bool) => "INTEGER".into(),
             (Dialect::Sqlite, Float) => "REAL".into(),

@@ -16,7 +16,7 @@ pub struct ForeignKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,
-    pub ty: ColTypeName,
+    pub ty: ColType,
     /// Longest text, for sizing indexed columns on MySQL.
     pub max_chars: Option<u64>,
     pub not_null: bool,
@@ -38,41 +38,7 @@ pub struct Table {
     pub indexes: Vec<IndexModel>,
 }
 
-/// [`ColType`] as stored in the model snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColTypeName {
-    Text,
-    Int,
-    Float,
-    Bool,
-    Uuid,
-    Datetime,
-    Date,
-    Json,
-}
-
-impl From<ColType> for ColTypeName {
-    fn from(t: ColType) -> Self {
-        match t {
-            ColType::Text => ColTypeName::Text,
-            ColType::Int => ColTypeName::Int,
-            ColType::Float => ColTypeName::Float,
-            ColType::Bool => ColTypeName::Bool,
-            ColType::Uuid => ColTypeName::Uuid,
-            ColType::Datetime => ColTypeName::Datetime,
-            ColType::Date => ColTypeName::Date,
-            ColType::Json => ColTypeName::Json,
-        }
-    }
-}
-
-pub(crate) fn column(
-    name: &str,
-    ty: ColTypeName,
-    max_chars: Option<u64>,
-    not_null: bool,
-) -> Column {
+pub(crate) fn column(name: &str, ty: ColType, max_chars: Option<u64>, not_null: bool) -> Column {
     Column {
         name: name.to_owned(),
         ty,
@@ -100,18 +66,13 @@ pub fn collection_tables(schema: &Schema) -> Vec<Table> {
         .collections()
         .map(|c| {
             let mut columns = vec![
-                column("id", ColTypeName::Uuid, None, true),
-                column("created_at", ColTypeName::Datetime, None, true),
-                column("updated_at", ColTypeName::Datetime, None, true),
-                column("version", ColTypeName::Int, None, true),
+                column("id", ColType::Uuid, None, true),
+                column("created_at", ColType::Datetime, None, true),
+                column("updated_at", ColType::Datetime, None, true),
+                column("version", ColType::Int, None, true),
             ];
             for field in &c.fields {
-                let mut col = column(
-                    &field.name,
-                    field.storage().into(),
-                    field.kind.max_chars(),
-                    false,
-                );
+                let mut col = column(&field.name, field.storage(), field.kind.max_chars(), false);
                 if let FieldKind::Relation {
                     collection,
                     on_delete,
@@ -161,7 +122,7 @@ pub fn collection_tables(schema: &Schema) -> Vec<Table> {
 
 /// Strata's own tables: the outbox, idempotency keys, the applied model and the migration history.
 pub fn internal_tables() -> Vec<Table> {
-    use ColTypeName::*;
+    use ColType::*;
     let outbox = Table {
         name: crate::outbox::TABLE.into(),
         columns: vec![
