@@ -208,12 +208,17 @@ pub fn list(dialect: Dialect, q: &ListQuery) -> Result<SqlBuilder, StoreError> {
             b.push(", ");
         }
         b.column(ALIAS, &key.field);
-        // NULLs first ascending and last descending (SPEC §14): the default of SQLite and MySQL.
-        match (dialect, key.descending) {
-            (Dialect::Postgres, false) => b.push(" ASC NULLS FIRST"),
-            (Dialect::Postgres, true) => b.push(" DESC NULLS LAST"),
-            (_, false) => b.push(" ASC"),
-            (_, true) => b.push(" DESC"),
+        // NULLs first ascending and last descending (SPEC §14): the default of SQLite and MySQL. PostgreSQL
+        // needs it said, but only for columns that can hold NULL: said of a NOT NULL column it would stop an
+        // index from serving the order.
+        match (
+            dialect == Dialect::Postgres && nullable(&key.field),
+            key.descending,
+        ) {
+            (true, false) => b.push(" ASC NULLS FIRST"),
+            (true, true) => b.push(" DESC NULLS LAST"),
+            (false, false) => b.push(" ASC"),
+            (false, true) => b.push(" DESC"),
         };
     }
     b.push(" LIMIT ")
@@ -236,9 +241,31 @@ pub fn count(dialect: Dialect, q: &ListQuery) -> Result<SqlBuilder, StoreError> 
     Ok(b)
 }
 
-/// The rows strictly after `after` in the order of `sort`, NULLs first ascending and last descending:
-/// `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR …`.
+/// Whether a sortable column may hold NULL: every declared field may; system fields never do.
+fn nullable(field: &str) -> bool {
+    !strata_core::schema::SYSTEM_FIELDS.contains(&field)
+}
+
+/// The rows strictly after `after` in the order of `sort`, NULLs first ascending and last descending. Over
+/// NOT NULL keys in one direction (the default `created_at, id`) that is a row comparison an index serves
+/// directly, `(k1, k2) > (v1, v2)`; otherwise `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR …` with NULLs placed.
 fn push_keyset(b: &mut SqlBuilder, collection: &Collection, sort: &[SortKey], after: &[Value]) {
+    let one_way = sort.iter().all(|k| k.descending == sort[0].descending);
+    if one_way && sort.iter().all(|k| !nullable(&k.field)) && after.iter().all(|v| !v.is_null()) {
+        b.push("(");
+        for (i, key) in sort.iter().enumerate() {
+            b.push(if i > 0 { ", " } else { "" })
+                .column(ALIAS, &key.field);
+        }
+        b.push(if sort[0].descending { ") < (" } else { ") > (" });
+        for (i, (key, value)) in sort.iter().zip(after).enumerate() {
+            let ty = column_type(collection, &key.field).unwrap_or(ColType::Text);
+            b.push(if i > 0 { ", " } else { "" })
+                .param(value.clone(), ty);
+        }
+        b.push(")");
+        return;
+    }
     for i in 0..sort.len() {
         if i > 0 {
             b.push(" OR ");
@@ -262,6 +289,9 @@ fn push_keyset(b: &mut SqlBuilder, collection: &Collection, sort: &[SortKey], af
             (false, false) => b.column(ALIAS, &key.field).push(" > ").param(value, ty),
             // Descending, NULLs last: nothing sorts after NULL but NULL itself (a tie, handled by later keys).
             (true, true) => b.push("1=0"),
+            (true, false) if !nullable(&key.field) => {
+                b.column(ALIAS, &key.field).push(" < ").param(value, ty)
+            }
             (true, false) => b
                 .push("(")
                 .column(ALIAS, &key.field)
