@@ -18,6 +18,7 @@ on_backends!(
     hostile_filters_are_refused_or_harmless,
     a_url_over_8_kib_is_414,
     a_collection_without_rules_is_locked,
+    a_server_fault_is_500_without_internals,
 );
 
 async fn post_raw(app: &TestApp, body: impl Into<reqwest::Body>) -> crate::helpers::Reply {
@@ -421,5 +422,33 @@ async fn a_query_past_the_statement_timeout_is_503_timeout_on_sqlite() {
         app.get("/api/v1/posts?limit=1").await.status,
         200,
         "the next query runs normally"
+    );
+}
+
+/// A failure of the server's own (here: its table vanished behind its back) is 500 `internal` with a generic
+/// detail: no SQL, no table name, no stack.
+async fn a_server_fault_is_500_without_internals(app: TestApp) {
+    app.execute_sql("DROP TABLE comments").await;
+    let reply = app.get("/api/v1/comments").await;
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert_eq!(reply.code(), "internal");
+    assert_eq!(
+        reply.body["detail"],
+        "the server failed to handle the request"
+    );
+    let text = reply.body.to_string().to_lowercase();
+    for internal in ["comments", "table", "select", "sql", "panicked", ".rs"] {
+        assert!(!text.contains(internal), "`{internal}` leaks in {text}");
+    }
+    assert!(
+        reply.body["request_id"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "the id to find it in the logs"
+    );
+    assert_eq!(
+        app.get("/api/v1/posts").await.status,
+        200,
+        "the rest of the server still answers"
     );
 }
