@@ -172,16 +172,8 @@ impl AuthService {
             _ => None,
         };
         let hash = found.as_ref().map(|(_, hash)| hash.as_str());
-        if !self
-            .inner
-            .hasher
-            .verify(&credentials.password, hash)
-            .await
-            .map_err(|_| busy())?
-        {
-            self.inner.throttle.failed("user", &email, ip);
-            return Err(invalid_credentials());
-        }
+        self.check_password("user", &email, ip, &credentials.password, hash)
+            .await?;
         let (user, _) = found.ok_or_else(invalid_credentials)?;
         self.after_password(&user, &email, ip).await?;
         self.inner.throttle.succeeded("user", &email, ip);
@@ -207,22 +199,37 @@ impl AuthService {
             _ => None,
         };
         let hash = admin.as_ref().map(|a| a.password_hash.as_str());
-        if !self
-            .inner
-            .hasher
-            .verify(&credentials.password, hash)
-            .await
-            .map_err(|_| busy())?
-        {
-            self.inner.throttle.failed("admin", &email, ip);
-            return Err(invalid_credentials());
-        }
+        self.check_password("admin", &email, ip, &credentials.password, hash)
+            .await?;
         self.inner.throttle.succeeded("admin", &email, ip);
         let admin = admin.ok_or_else(invalid_credentials)?;
         let profile = serde_json::json!({"id": admin.id, "email": admin.email});
         let mut signed = self.start_family("admin", admin.id, Vec::new()).await?;
         signed.admin = Some(profile);
         Ok(signed)
+    }
+
+    /// Verify a password against the account's hash (`None`: no such account, the same work is done); a
+    /// failure counts toward throttling and answers `invalid_credentials`.
+    async fn check_password(
+        &self,
+        realm: &str,
+        email: &str,
+        ip: &str,
+        password: &str,
+        hash: Option<&str>,
+    ) -> Result<(), Error> {
+        if self
+            .inner
+            .hasher
+            .verify(password, hash)
+            .await
+            .map_err(|_| busy())?
+        {
+            return Ok(());
+        }
+        self.inner.throttle.failed(realm, email, ip);
+        Err(invalid_credentials())
     }
 
     pub(super) fn throttled(&self, realm: &str, email: &str, ip: &str) -> Result<(), Error> {
