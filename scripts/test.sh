@@ -49,6 +49,9 @@ fi
 log "npm ci (the independent JWT verifier the tests use)"
 (cd crates/strata/tests/jwt-verifier && npm ci --no-audit --no-fund --silent)
 
+log "npm ci (the OpenID Provider the OAuth2 sign-in tests run against)"
+(cd crates/strata/tests/oidc-provider && npm ci --no-audit --no-fund --silent)
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 

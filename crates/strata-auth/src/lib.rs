@@ -5,6 +5,7 @@
 
 pub mod jwt;
 pub mod keys;
+pub mod oidc;
 pub mod password;
 pub mod seal;
 pub mod secret;

@@ -50,7 +50,7 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.trim_matches('"'))
 }
 
-fn set_cookie(
+pub(crate) fn set_cookie(
     headers: &mut HeaderMap,
     name: &str,
     value: &str,

@@ -6,6 +6,7 @@ mod auth;
 mod auth_email;
 mod auth_keys;
 mod auth_mfa;
+mod auth_oauth;
 mod auth_session;
 mod auth_token;
 mod error;
@@ -82,6 +83,15 @@ pub fn router(state: AppState, config: HttpConfig) -> Router {
         .route("/auth/password/forgot", post(auth_email::forgot_password))
         .route("/auth/password/reset", post(auth_email::reset_password))
         .route("/auth/email/change", post(auth_email::change_email))
+        .route("/auth/oauth2/exchange", post(auth_oauth::exchange))
+        .route(
+            "/auth/oauth2/{provider}/authorize",
+            get(auth_oauth::authorize),
+        )
+        .route(
+            "/auth/oauth2/{provider}/callback",
+            get(auth_oauth::callback),
+        )
         .layer(axum::middleware::from_fn(auth::no_store));
     let api = Router::new()
         .merge(auth_routes)

@@ -1,6 +1,7 @@
 //! Settings (SPEC §2), layered: defaults < `strata.toml` < `STRATA_SECTION__KEY` environment < flags. Secrets
 //! (database URLs with passwords, admin passwords) never reach a log: their `Debug` is redacted.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
-use strata_service::auth::TotpKeySource;
+use strata_service::auth::{OAuthProviderSettings, TotpKeySource};
 
 /// A value that must not be logged.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -85,6 +86,10 @@ pub struct AuthSettings {
     /// Base64 of the 32-byte key that seals TOTP secrets; default a key file `{data_dir}/totp.key`. Instances
     /// sharing a database must share it.
     pub totp_key: Option<Secret>,
+    /// Where OAuth2 sign-in may send the browser back to: `redirect_to` must equal one.
+    pub redirect_urls: Vec<String>,
+    /// `[auth.oauth2.NAME]` sign-in providers (SPEC §14).
+    pub oauth2: BTreeMap<String, OAuthProviderSettings>,
 }
 
 impl Default for AuthSettings {
@@ -105,6 +110,8 @@ impl Default for AuthSettings {
             session_idle_ttl: Duration::from_secs(7 * 24 * 3600),
             require_verified_email: false,
             totp_key: None,
+            redirect_urls: Vec::new(),
+            oauth2: BTreeMap::new(),
         }
     }
 }
@@ -211,6 +218,10 @@ impl Settings {
             totp_key: match &a.totp_key {
                 Some(key) => TotpKeySource::Configured(key.expose().to_owned()),
                 None => TotpKeySource::File(self.data_dir.join("totp.key")),
+            },
+            oauth: strata_service::auth::OAuthConfig {
+                providers: a.oauth2.clone().into_iter().collect(),
+                redirect_urls: a.redirect_urls.clone(),
             },
         }
     }

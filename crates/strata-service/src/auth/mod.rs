@@ -10,6 +10,9 @@ mod flows;
 mod gate;
 mod mailer;
 mod mfa;
+mod oauth;
+mod oauth_config;
+mod oauth_provider;
 mod password_change;
 mod principal;
 mod sessions;
@@ -35,6 +38,8 @@ pub use api_keys::ApiKeyView;
 pub use flows::{Credentials, SignedIn};
 pub use mailer::MailConfig;
 pub use mfa::{RecoveryCodes, TotpEnrolled, TotpKeySource};
+pub use oauth::{CallbackParams, OAuthConfig, OAuthLanding};
+pub use oauth_config::OAuthProviderSettings;
 pub use sessions::{CSRF_COOKIE, CsrfProof, SESSION_COOKIE, SessionStarted};
 pub use token_endpoint::{OAuthError, TokenAnswer, TokenRequest};
 
@@ -62,6 +67,8 @@ pub struct AuthConfig {
     pub mail: MailConfig,
     /// What seals TOTP secrets at rest.
     pub totp_key: TotpKeySource,
+    /// `[auth.oauth2.*]` providers and `auth.redirect_urls`.
+    pub oauth: OAuthConfig,
 }
 
 impl Default for AuthConfig {
@@ -80,6 +87,7 @@ impl Default for AuthConfig {
             require_verified_email: false,
             mail: MailConfig::default(),
             totp_key: TotpKeySource::default(),
+            oauth: OAuthConfig::default(),
         }
     }
 }
@@ -109,6 +117,7 @@ struct Inner {
     sessions: cache::FreshCache<strata_store::auth::SessionRow>,
     mail: email::MailDesk,
     totp_keys: mfa::TotpKeys,
+    oauth: oauth::OAuth,
 }
 
 /// Users cached at most; past it the cache starts over.
@@ -150,6 +159,7 @@ impl AuthService {
         let ring = load_ring(&store, true).await?;
         let mail = email::MailDesk::new(&config.mail)?;
         let totp_keys = mfa::TotpKeys::new(config.totp_key.clone())?;
+        let oauth = oauth::OAuth::new(&config.oauth, &config.issuer)?;
         let service = AuthService {
             inner: Arc::new(Inner {
                 store,
@@ -166,6 +176,7 @@ impl AuthService {
                 sessions: cache::FreshCache::default(),
                 mail,
                 totp_keys,
+                oauth,
             }),
         };
         let since = Utc::now()

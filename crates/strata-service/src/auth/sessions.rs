@@ -17,7 +17,7 @@ use strata_store::auth::{AuthOp, AuthReply, SessionOp, SessionReply, SessionRow}
 use uuid::Uuid;
 
 use super::AuthService;
-use super::flows::Credentials;
+use super::flows::{Credentials, SignedIn};
 use super::principal::invalid_token;
 use crate::context::Context;
 
@@ -78,6 +78,11 @@ impl AuthService {
         credentials: Credentials,
     ) -> Result<SessionStarted, Error> {
         let signed = self.login(ctx, credentials).await?;
+        self.start_session(signed).await
+    }
+
+    /// Turn a fresh sign-in's refresh family into a cookie session (password or OAuth2 sign-in alike).
+    pub(super) async fn start_session(&self, signed: SignedIn) -> Result<SessionStarted, Error> {
         let claims = jwt::verify(
             &self.ring(),
             &signed.access_token,

@@ -4,6 +4,7 @@
 mod email_tokens;
 mod keys;
 mod mfa;
+mod oauth;
 mod refresh;
 mod sessions;
 mod tables;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 pub use email_tokens::{EmailTokenKind, EmailTokenOp, EmailTokenReply, Purpose};
 pub use keys::{API_KEY_FAMILY, ApiKeyOp, ApiKeyReply, ApiKeyRow};
 pub use mfa::{MfaChallenge, MfaOp, MfaReply, Proof, Redemption, TotpEnrolment};
+pub use oauth::{ExternalIdentity, OAuthOp, OAuthReply, PendingAuthorization};
 pub use refresh::RefreshOutcome;
 pub use sessions::{SessionOp, SessionReply, SessionRow};
 pub(crate) use tables::tables;
@@ -126,6 +128,8 @@ pub enum AuthOp {
     Mfa(MfaOp),
     /// The single-use tokens of the email flows.
     EmailToken(EmailTokenOp),
+    /// OAuth2/OIDC sign-in: states, external identities and exchange codes.
+    OAuth(OAuthOp),
 }
 
 impl AuthOp {
@@ -160,6 +164,7 @@ pub enum AuthReply {
     Session(SessionReply),
     Mfa(MfaReply),
     EmailToken(EmailTokenReply),
+    OAuth(OAuthReply),
 }
 
 fn text(v: &str) -> Value {
@@ -403,6 +408,7 @@ pub async fn apply(e: &mut impl Exec, op: AuthOp) -> StoreResult<AuthReply> {
         AuthOp::Session(op) => sessions::apply(e, op).await.map(AuthReply::Session),
         AuthOp::Mfa(op) => mfa::apply(e, op).await.map(AuthReply::Mfa),
         AuthOp::EmailToken(op) => email_tokens::apply(e, op).await.map(AuthReply::EmailToken),
+        AuthOp::OAuth(op) => oauth::apply(e, op).await.map(AuthReply::OAuth),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The tables behind authentication: credentials of users, admins, signing keys, refresh families and tokens,
 //! API keys and cookie sessions, TOTP enrolments with their recovery codes and sign-in challenges, and the
-//! single-use tokens of the email flows.
+//! single-use tokens of the email flows, and OAuth2 states, external identities and exchange codes.
 
 use strata_core::ColType::*;
 
@@ -17,6 +17,9 @@ pub const TOTP: &str = "_totp";
 pub const RECOVERY_CODES: &str = "_recovery_codes";
 pub const MFA_CHALLENGES: &str = "_mfa_challenges";
 pub const EMAIL_TOKENS: &str = "_email_tokens";
+pub const OAUTH_STATES: &str = "_oauth_states";
+pub const OAUTH_IDENTITIES: &str = "_oauth_identities";
+pub const OAUTH_CODES: &str = "_oauth_codes";
 
 fn references(mut col: Column, table: &str) -> Column {
     col.references = Some(ForeignKey {
@@ -196,6 +199,51 @@ pub fn tables() -> Vec<Table> {
                 index("ix__email_tokens_user", &["user_id"], false),
                 index("ix__email_tokens_expires", &["expires_at"], false),
             ],
+        },
+        Table {
+            name: OAUTH_STATES.into(),
+            columns: vec![
+                column("hash", Text, Some(64), true),
+                column("provider", Text, Some(64), true),
+                column("verifier", Text, Some(128), true),
+                column("nonce", Text, Some(128), true),
+                column("redirect_to", Text, Some(2048), true),
+                column("mode", Text, Some(16), true),
+                column("created_at", Datetime, None, true),
+                column("expires_at", Datetime, None, true),
+            ],
+            primary_key: vec!["hash".into()],
+            indexes: vec![index("ix__oauth_states_expires", &["expires_at"], false)],
+        },
+        Table {
+            name: OAUTH_IDENTITIES.into(),
+            columns: vec![
+                column("provider", Text, Some(64), true),
+                column("subject", Text, Some(255), true),
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                // The address the provider gave when the identity was linked.
+                column("email", Text, Some(254), true),
+                column("created_at", Datetime, None, true),
+            ],
+            primary_key: vec!["provider".into(), "subject".into()],
+            indexes: vec![index("ix__oauth_identities_user", &["user_id"], false)],
+        },
+        Table {
+            name: OAUTH_CODES.into(),
+            columns: vec![
+                column("hash", Text, Some(64), true),
+                references(
+                    column("user_id", Uuid, None, true),
+                    strata_core::schema::USERS,
+                ),
+                column("created_at", Datetime, None, true),
+                column("expires_at", Datetime, None, true),
+            ],
+            primary_key: vec!["hash".into()],
+            indexes: vec![index("ix__oauth_codes_expires", &["expires_at"], false)],
         },
     ]
 }

@@ -16,6 +16,8 @@ mod leaks;
 mod list;
 mod mail_sink;
 mod mfa;
+mod oauth;
+mod oauth_fake;
 mod password_change;
 mod records;
 mod sessions;

@@ -8,16 +8,16 @@ use crate::process::{Server, run};
 async fn serve_starts_with_no_configuration_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &[]);
-    let ready = reqwest::get(format!("{}/readyz", server.address))
+    let ready = crate::process::get(format!("{}/readyz", server.address))
         .await
         .expect("readyz");
     assert_eq!(ready.status(), 200);
     // Only the built-in users collection exists, and it is locked to admins.
-    let users = reqwest::get(format!("{}/api/v1/users", server.address))
+    let users = crate::process::get(format!("{}/api/v1/users", server.address))
         .await
         .expect("users");
     assert_eq!(users.status(), 401);
-    let posts = reqwest::get(format!("{}/api/v1/posts", server.address))
+    let posts = crate::process::get(format!("{}/api/v1/posts", server.address))
         .await
         .expect("posts");
     assert_eq!(posts.status(), 404);
@@ -108,7 +108,7 @@ async fn migrations_add_on_serve_and_drop_only_when_allowed() {
     assert!(String::from_utf8_lossy(&plan.stdout).contains("create table posts"));
 
     let server = Server::start(dir.path(), &[]);
-    let client = reqwest::Client::new();
+    let client = crate::process::client();
     let created: serde_json::Value = client
         .post(format!("{}/api/v1/posts", server.address))
         .json(&json!({"title": "kept", "old": "dropped later"}))
@@ -151,12 +151,13 @@ async fn migrations_add_on_serve_and_drop_only_when_allowed() {
     );
 
     let server = Server::start(dir.path(), &[]);
-    let read: serde_json::Value = reqwest::get(format!("{}/api/v1/posts/{id}", server.address))
-        .await
-        .expect("read")
-        .json()
-        .await
-        .expect("json");
+    let read: serde_json::Value =
+        crate::process::get(format!("{}/api/v1/posts/{id}", server.address))
+            .await
+            .expect("read")
+            .json()
+            .await
+            .expect("json");
     assert_eq!(read["data"]["title"], "kept");
     assert_eq!(read["data"]["extra"], serde_json::Value::Null);
     assert!(read["data"].get("old").is_none());

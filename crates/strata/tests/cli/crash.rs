@@ -24,7 +24,7 @@ async fn every_acknowledged_write_survives_sigkill() {
     let address = server.address.clone();
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let client = reqwest::Client::new();
+    let client = crate::process::client();
     let mut writers = Vec::new();
     for w in 0..8 {
         let (client, address, acknowledged) =

@@ -85,3 +85,15 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
         .output()
         .expect("strata runs")
 }
+
+/// An HTTP client for talking to the server. reqwest is built with rustls but no crypto of its own (the server
+/// installs ring when it needs TLS); this test process installs it too, once.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// `GET url` with [`client`].
+pub async fn get(url: String) -> reqwest::Result<reqwest::Response> {
+    client().get(url).send().await
+}
