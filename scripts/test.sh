@@ -60,3 +60,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 log "cargo nextest run"
 cargo nextest run --workspace --no-fail-fast "$@"
+
+log "benchmark smoke run (that it runs and every request succeeds; no timing is checked)"
+./bench/run.sh --smoke
+

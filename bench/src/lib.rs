@@ -1,0 +1,14 @@
+//! Strata's benchmark harness (SPEC §13). The `ceiling` binary is a bare axum server; the `bench` binary drives
+//! it and Strata, one at a time, with the same load and writes the table. This library holds what both share and
+//! what the driver is made of, so that each piece can be tested on its own.
+
+pub mod auth;
+pub mod cli;
+pub mod load;
+pub mod posts;
+pub mod provenance;
+pub mod report;
+pub mod run;
+pub mod seed;
+pub mod server;
+pub mod store;
