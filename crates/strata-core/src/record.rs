@@ -6,7 +6,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use uuid::Uuid;
 
 use crate::schema::Collection;
-use crate::value::{Value, format_datetime};
+use crate::value::{StoredDatetime, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -47,7 +47,7 @@ impl Serialize for Value {
             Value::Float(f) => s.serialize_f64(*f),
             Value::Text(t) => s.serialize_str(t),
             Value::Uuid(u) => s.collect_str(&u.hyphenated()),
-            Value::Datetime(d) => s.serialize_str(&format_datetime(d)),
+            Value::Datetime(d) => s.collect_str(&StoredDatetime(d)),
             Value::Date(d) => s.collect_str(&d.format("%Y-%m-%d")),
             Value::Json(j) => j.serialize(s),
         }

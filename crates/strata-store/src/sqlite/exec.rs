@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, params_from_iter};
-use strata_core::value::{format_datetime, parse_date};
+use strata_core::value::{format_datetime, parse_date, parse_stored_datetime};
 use strata_core::{ColType, Value};
 
 use crate::error::{StoreError, StoreResult};
@@ -58,11 +58,7 @@ fn decode(v: ValueRef<'_>, ty: ColType) -> StoreResult<Value> {
             match ty {
                 ColType::Text => Value::Text(s.to_owned()),
                 ColType::Uuid => Value::Uuid(uuid::Uuid::try_parse(s).map_err(|_| bad())?),
-                ColType::Datetime => Value::Datetime(
-                    chrono::DateTime::parse_from_rfc3339(s)
-                        .map_err(|_| bad())?
-                        .with_timezone(&chrono::Utc),
-                ),
+                ColType::Datetime => Value::Datetime(parse_stored_datetime(s).ok_or_else(bad)?),
                 ColType::Date => Value::Date(parse_date(s).ok_or_else(bad)?),
                 ColType::Json => Value::Json(serde_json::from_str(s).map_err(|_| bad())?),
                 _ => return Err(bad()),
