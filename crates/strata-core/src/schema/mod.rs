@@ -4,6 +4,7 @@
 
 mod field;
 mod parse;
+mod parse_field;
 mod roles;
 mod validate;
 
