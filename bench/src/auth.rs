@@ -11,6 +11,12 @@
 //! ([`ISSUER`]), and the seeding server alone issues tokens that outlive the run ([`SEED_TOKEN_TTL`]). So no
 //! measured server hashes a password (Argon2id's memory would show in its peak RSS) and a long run never sees its
 //! token expire.
+//!
+//! The login load signs in with an email and password, so the driver keeps the registered user's
+//! [`Credentials`]; with a configured token, whose password it does not know, it registers a user of its own for
+//! signing in. Either way that user is registered by the seeding server, which runs with Strata's default Argon2id
+//! parameters (the driver sets none), and a password is verified with the parameters of its stored hash: the
+//! login load measures Strata's defaults.
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
@@ -27,6 +33,40 @@ pub struct Principal {
     pub token: String,
     pub user_id: String,
     pub configured: bool,
+    /// How to sign in as this user; `None` for a configured token.
+    pub credentials: Option<Credentials>,
+}
+
+/// An email and password to sign in with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// A new user's: a unique email and a password within SPEC §6's 8 to 256 characters.
+    pub fn fresh() -> Credentials {
+        let id = uuid::Uuid::now_v7().simple();
+        Credentials {
+            email: format!("bench-{id}@example.com"),
+            password: format!("bench-password-{id}"),
+        }
+    }
+
+    /// The body of `POST /api/v1/auth/login` (and of registration).
+    pub fn login_body(&self) -> String {
+        json!({"email": self.email, "password": self.password}).to_string()
+    }
 }
 
 impl Principal {
@@ -58,25 +98,51 @@ pub async fn obtain_principal(
             token: token.to_owned(),
             user_id: string_at(&me, "/data/id")?,
             configured: true,
+            credentials: None,
         });
     }
-    let id = uuid::Uuid::now_v7().simple();
-    let body = json!({
-        "email": format!("bench-{id}@example.com"),
-        "password": format!("bench-password-{id}"),
-    });
-    let signed = call(
-        client
-            .post(format!("{base_url}/api/v1/auth/register"))
-            .json(&body),
-    )
-    .await
-    .context("registering the benchmark's user")?;
+    let credentials = Credentials::fresh();
+    let signed = register(client, base_url, &credentials)
+        .await
+        .context("registering the benchmark's user")?;
     Ok(Principal {
         token: string_at(&signed, "/data/access_token")?,
         user_id: string_at(&signed, "/data/user/id")?,
         configured: false,
+        credentials: Some(credentials),
     })
+}
+
+/// Credentials to sign in with on the server at `base_url`: the principal's own, or those of a user registered
+/// for the purpose when the principal's token was configured.
+pub async fn sign_in_credentials(
+    client: &reqwest::Client,
+    base_url: &str,
+    principal: &Principal,
+) -> anyhow::Result<Credentials> {
+    if let Some(credentials) = &principal.credentials {
+        return Ok(credentials.clone());
+    }
+    let credentials = Credentials::fresh();
+    register(client, base_url, &credentials)
+        .await
+        .context("registering a user for the login load")?;
+    Ok(credentials)
+}
+
+/// `POST /api/v1/auth/register` (SPEC §6): the signed-in answer.
+async fn register(
+    client: &reqwest::Client,
+    base_url: &str,
+    credentials: &Credentials,
+) -> anyhow::Result<Value> {
+    call(
+        client
+            .post(format!("{base_url}/api/v1/auth/register"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(credentials.login_body()),
+    )
+    .await
 }
 
 async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
@@ -95,4 +161,38 @@ fn string_at(answer: &Value, pointer: &str) -> anyhow::Result<String> {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .with_context(|| format!("the answer has no {pointer}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_credentials_are_unique_and_within_the_password_lengths() {
+        let (a, b) = (Credentials::fresh(), Credentials::fresh());
+        assert_ne!(a.email, b.email);
+        assert!((8..=256).contains(&a.password.chars().count()));
+    }
+
+    #[test]
+    fn the_login_body_is_json_with_email_and_password() {
+        let credentials = Credentials {
+            email: "a@example.com".into(),
+            password: "p\"w\\d-123".into(),
+        };
+        let body: Value = serde_json::from_str(&credentials.login_body()).unwrap();
+        assert_eq!(
+            body,
+            json!({"email": "a@example.com", "password": "p\"w\\d-123"})
+        );
+    }
+
+    #[test]
+    fn passwords_stay_out_of_debug_output() {
+        let credentials = Credentials {
+            email: "a@example.com".into(),
+            password: "secret-password".into(),
+        };
+        assert!(!format!("{credentials:?}").contains("secret-password"));
+    }
 }

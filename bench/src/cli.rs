@@ -36,12 +36,14 @@ pub struct Options {
     )]
     pub stores: Vec<StoreKind>,
 
-    /// The operations to measure, in order
+    /// The operations to measure, in order (each public read right after its ruled twin, so the two compare
+    /// under the same machine conditions). login runs 1 thread and one connection per core whatever
+    /// --threads and --connections say: Strata's hashing pool holds one hash per core (SPEC §14)
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "get,list,create"
+        default_value = "get,get-public,list,list-public,create,login"
     )]
     pub ops: Vec<Operation>,
 
@@ -178,5 +180,14 @@ mod tests {
         let o = parse(&["--stores", "sqlite,mysql", "--ops", "list"]);
         assert_eq!(o.stores, [StoreKind::Sqlite, StoreKind::Mysql]);
         assert_eq!(o.ops, [Operation::List]);
+        let o = parse(&["--ops", "get-public,login,list-public"]);
+        assert_eq!(
+            o.ops,
+            [
+                Operation::GetPublic,
+                Operation::Login,
+                Operation::ListPublic
+            ]
+        );
     }
 }

@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 /// The schema Strata serves during the benchmark: SPEC §3's posts, owned by a user, with the rules evaluated on
 /// every request (SPEC §13: "an authenticated user, rules applied"). Drafts are visible to their author only, so
 /// the view and list rules really compare `author` with the caller; the create rule checks the caller and the data.
-pub const SCHEMA: &str = r#"# Written by strata-bench: the benchmark's posts collection (SPEC §13).
+///
+/// `notes` has the same fields and index with every rule `"true"` (public), seeded alike, so that the same reads
+/// on both say what the rules cost (issue 5: within 10 %).
+pub const SCHEMA: &str = r#"# Written by strata-bench: the benchmark's posts collection (SPEC §13), and notes, the same without rules.
 [collections.posts]
 fields.title  = { type = "text", required = true, max_length = 200 }
 fields.body   = { type = "text", max_length = 10000 }
@@ -17,6 +20,19 @@ indexes = [["status", "created_at", "id"]]
 rules.list   = "status = 'published' || author = @auth.id"
 rules.view   = "status = 'published' || author = @auth.id"
 rules.create = "@auth.id != null && @data.author = @auth.id && @data.views >= 0"
+
+[collections.notes]
+fields.title  = { type = "text", required = true, max_length = 200 }
+fields.body   = { type = "text", max_length = 10000 }
+fields.status = { type = "select", options = ["draft", "published"], default = "draft" }
+fields.views  = { type = "integer", min = 0, default = 0 }
+fields.author = { type = "relation", collection = "users", required = true, on_delete = "cascade" }
+indexes = [["status", "created_at", "id"]]
+rules.list   = "true"
+rules.view   = "true"
+rules.create = "true"
+rules.update = "true"
+rules.delete = "true"
 "#;
 
 /// Words the generated titles and bodies are made of (the create load's Lua script has the same list).
@@ -126,6 +142,23 @@ mod tests {
             .filter(|_| new_post(&mut rng, "a")["status"] == "published")
             .count();
         assert!((4_500..5_500).contains(&published), "{published}");
+    }
+
+    #[test]
+    fn notes_are_posts_without_rules() {
+        let (posts, notes) = SCHEMA
+            .split_once("[collections.notes]")
+            .expect("a notes collection");
+        let fields = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.starts_with("fields.") || l.starts_with("indexes"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(fields(posts), fields(notes));
+        let rules: Vec<&str> = notes.lines().filter(|l| l.starts_with("rules.")).collect();
+        assert_eq!(rules.len(), 5);
+        assert!(rules.iter().all(|r| r.ends_with("= \"true\"")), "{rules:?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::load::{Operation, Outcome};
+use crate::load::{Operation, Outcome, PUBLIC_COLLECTION};
 use crate::store::StoreKind;
 
 /// SPEC §13's targets on SQLite, as ratios to the ceiling.
@@ -18,6 +18,15 @@ const TARGET_RATIO: [(Operation, f64); 3] = [
 ];
 const TARGET_READ_P99_US: u64 = 10_000;
 const TARGET_RSS_KIB: u64 = 64 * 1024;
+/// Issue 5: the reads with a rule stay within 10 % of the same reads on a public collection.
+const TARGET_RULE_RATIO: f64 = 0.90;
+
+/// The generator's threads and connections for one measured load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RowLoad {
+    pub threads: u32,
+    pub connections: u32,
+}
 
 /// One measured load.
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +34,8 @@ pub struct Row {
     /// `None` for the ceiling.
     pub operation: Option<Operation>,
     pub store: Option<StoreKind>,
+    #[serde(flatten)]
+    pub load: RowLoad,
     pub requests_per_second: f64,
     /// Requests per second over the ceiling's in the same run.
     pub ratio_to_ceiling: f64,
@@ -37,6 +48,7 @@ impl Row {
     pub fn new(
         operation: Option<Operation>,
         store: Option<StoreKind>,
+        load: RowLoad,
         outcome: Outcome,
         peak_rss_kib: u64,
         ceiling_rps: f64,
@@ -45,6 +57,7 @@ impl Row {
         Row {
             operation,
             store,
+            load,
             requests_per_second: rps,
             ratio_to_ceiling: if ceiling_rps > 0.0 {
                 rps / ceiling_rps
@@ -68,7 +81,11 @@ impl Row {
 #[derive(Debug, Clone, Serialize)]
 pub struct Seeding {
     pub store: StoreKind,
+    /// Records in each collection.
     pub records: u64,
+    /// The collections seeded, `posts` first.
+    pub collections: Vec<String>,
+    /// For all of them.
     pub seconds: f64,
 }
 
@@ -101,8 +118,13 @@ impl Report {
         let _ = writeln!(md, "# Strata benchmark, {}\n", self.started_at);
         let _ = writeln!(
             md,
-            "- {} posts{}; commit {}; {} build",
+            "- {} posts{}{}; commit {}; {} build",
             thousands(self.records as f64),
+            if self.seeds_notes() {
+                " and as many public notes"
+            } else {
+                ""
+            },
             self.seeding_summary(),
             self.commit.as_deref().unwrap_or("unknown"),
             self.profile,
@@ -132,6 +154,9 @@ impl Report {
                 ""
             },
         );
+        if let Some(note) = self.other_loads_note() {
+            let _ = writeln!(md, "{note}\n");
+        }
         md.push_str("| operation | store | req/s | vs ceiling | p50 | p99 | peak RSS |\n");
         md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
         for row in &self.rows {
@@ -149,7 +174,9 @@ impl Report {
         }
         let targets = self.targets();
         if !targets.is_empty() {
-            md.push_str("\nSPEC §13 targets on SQLite:\n\n");
+            md.push_str(
+                "\nSPEC §13 targets on SQLite, and what rules cost on each store (issue 5):\n\n",
+            );
             for line in targets {
                 let _ = writeln!(md, "- {line}");
             }
@@ -161,6 +188,46 @@ impl Report {
             }
         }
         md
+    }
+
+    fn seeds_notes(&self) -> bool {
+        self.seeding
+            .iter()
+            .any(|s| s.collections.iter().any(|c| c == PUBLIC_COLLECTION))
+    }
+
+    /// Which rows ran another load than the header's (login: one connection per core), and why.
+    fn other_loads_note(&self) -> Option<String> {
+        let shapes: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let op = row.operation?;
+                let other =
+                    row.load.threads != self.threads || row.load.connections != self.connections;
+                other.then(|| {
+                    format!(
+                        "{op} ({}): {} thread{}, {} connection{}",
+                        row.store.map_or("—".to_owned(), |s| s.to_string()),
+                        row.load.threads,
+                        plural(row.load.threads),
+                        row.load.connections,
+                        plural(row.load.connections),
+                    )
+                })
+            })
+            .collect();
+        if shapes.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "- other loads: {}. Login verifies a password with Argon2id at Strata's defaults (19 MiB, 2 \
+             iterations, 1 lane) on a pool of one thread per core that answers 503 when full (SPEC §14), so it \
+             runs one connection per core; its ratio to the ceiling (measured with {} connections) is for \
+             completeness only",
+            shapes.join(", "),
+            self.connections
+        ))
     }
 
     fn seeding_summary(&self) -> String {
@@ -183,14 +250,14 @@ impl Report {
         )
     }
 
-    /// Each SQLite target with the measured value and whether it is met.
+    /// Each SQLite target with the measured value and whether it is met, then the cost of rules on each store.
     fn targets(&self) -> Vec<String> {
-        let sqlite = |op: Operation| {
+        let row = |store: StoreKind, op: Operation| {
             self.rows
                 .iter()
-                .find(|r| r.store == Some(StoreKind::Sqlite) && r.operation == Some(op))
+                .find(|r| r.store == Some(store) && r.operation == Some(op))
         };
-        let mark = |met: bool| if met { "met" } else { "NOT met" };
+        let sqlite = |op: Operation| row(StoreKind::Sqlite, op);
         let mut lines = Vec::new();
         for (op, target) in TARGET_RATIO {
             if let Some(row) = sqlite(op) {
@@ -211,10 +278,15 @@ impl Report {
                 ));
             }
         }
+        // SPEC §13's RSS target is for its workload (the reads and the create); login's Argon2id memory is
+        // reported on its own line.
         let peak = self
             .rows
             .iter()
-            .filter(|r| r.store == Some(StoreKind::Sqlite))
+            .filter(|r| {
+                r.store == Some(StoreKind::Sqlite)
+                    && r.operation.is_some_and(|op| op != Operation::Login)
+            })
             .map(|r| r.peak_rss_kib)
             .max();
         if let Some(peak) = peak {
@@ -222,6 +294,33 @@ impl Report {
                 "peak RSS: {:.1} MiB, target ≤ 64 MiB: {}",
                 peak as f64 / 1024.0,
                 mark(peak <= TARGET_RSS_KIB)
+            ));
+        }
+        let mut stores: Vec<StoreKind> = Vec::new();
+        for store in self.rows.iter().filter_map(|r| r.store) {
+            if !stores.contains(&store) {
+                stores.push(store);
+            }
+        }
+        for &store in &stores {
+            for op in [Operation::Get, Operation::List] {
+                let (Some(ruled), Some(public)) = (
+                    row(store, op),
+                    op.public_twin().and_then(|twin| row(store, twin)),
+                ) else {
+                    continue;
+                };
+                lines.push(rule_cost_line(store, op, ruled, public));
+            }
+        }
+        if let Some(login) = sqlite(Operation::Login) {
+            lines.push(format!(
+                "login (no §13 target; Argon2id at Strata's defaults, {} connections): {} req/s, p99 {}, \
+                 peak RSS {:.1} MiB",
+                login.load.connections,
+                thousands(login.requests_per_second),
+                millis(login.outcome.p99_us),
+                login.peak_rss_kib as f64 / 1024.0,
             ));
         }
         lines
@@ -243,6 +342,35 @@ impl Report {
         }
         Ok(written)
     }
+}
+
+fn mark(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The reads with a rule against the same reads on the public collection: the ratio of their req/s, and whether
+/// it is within [`TARGET_RULE_RATIO`] (issue 5).
+fn rule_cost_line(store: StoreKind, op: Operation, ruled: &Row, public: &Row) -> String {
+    let ratio = if public.requests_per_second > 0.0 {
+        ruled.requests_per_second / public.requests_per_second
+    } else {
+        0.0
+    };
+    format!(
+        "{store} {op} with its rule vs {}: {:.1} % ({} vs {} req/s; p99 {} vs {}), target within 10 %: {}",
+        op.public_twin()
+            .map_or_else(String::new, |twin| twin.to_string()),
+        ratio * 100.0,
+        thousands(ruled.requests_per_second),
+        thousands(public.requests_per_second),
+        millis(ruled.outcome.p99_us),
+        millis(public.outcome.p99_us),
+        mark(ratio >= TARGET_RULE_RATIO)
+    )
 }
 
 /// `12345.6` as `12,346`.
@@ -277,6 +405,15 @@ mod tests {
         }
     }
 
+    const WIDE: RowLoad = RowLoad {
+        threads: 2,
+        connections: 64,
+    };
+
+    fn row(op: Option<Operation>, store: Option<StoreKind>, requests: u64, rss_kib: u64) -> Row {
+        Row::new(op, store, WIDE, outcome(requests, 4_000), rss_kib, 1_000.0)
+    }
+
     fn report(rows: Vec<Row>) -> Report {
         Report {
             started_at: "2026-01-01T00:00:00Z".into(),
@@ -308,17 +445,25 @@ mod tests {
 
     #[test]
     fn ratios_are_to_the_ceiling_of_the_same_run() {
-        let row = Row::new(Some(Operation::Get), None, outcome(450, 1), 0, 1_000.0);
+        let row = Row::new(
+            Some(Operation::Get),
+            None,
+            WIDE,
+            outcome(450, 1),
+            0,
+            1_000.0,
+        );
         assert!((row.ratio_to_ceiling - 0.45).abs() < 1e-9);
     }
 
     #[test]
     fn the_table_has_one_line_per_row_and_the_targets_on_sqlite() {
         let rows = vec![
-            Row::new(None, None, outcome(1_000, 4_000), 6_000, 1_000.0),
+            Row::new(None, None, WIDE, outcome(1_000, 4_000), 6_000, 1_000.0),
             Row::new(
                 Some(Operation::Get),
                 Some(StoreKind::Sqlite),
+                WIDE,
                 outcome(450, 12_000),
                 20_000,
                 1_000.0,
@@ -333,6 +478,92 @@ mod tests {
         assert!(md.contains("get: 45.0 % of the ceiling, target ≥ 40 %: met"));
         assert!(md.contains("get p99: 12.00 ms, target ≤ 10 ms: NOT met"));
         assert!(md.contains("peak RSS: 19.5 MiB, target ≤ 64 MiB: met"));
+    }
+
+    #[test]
+    fn the_reads_with_a_rule_are_compared_with_the_public_ones_on_each_store() {
+        let sqlite = Some(StoreKind::Sqlite);
+        let postgres = Some(StoreKind::Postgres);
+        let rows = vec![
+            row(None, None, 1_000, 6_000),
+            row(Some(Operation::Get), sqlite, 450, 20_000),
+            row(Some(Operation::GetPublic), sqlite, 480, 20_000),
+            row(Some(Operation::List), sqlite, 200, 20_000),
+            row(Some(Operation::ListPublic), sqlite, 250, 20_000),
+            row(Some(Operation::Get), postgres, 100, 20_000),
+            row(Some(Operation::GetPublic), postgres, 95, 20_000),
+            // No public twin measured: no line.
+            row(Some(Operation::List), postgres, 80, 20_000),
+        ];
+        let md = report(rows).markdown();
+        assert!(md.contains(
+            "- SQLite get with its rule vs get-public: 93.8 % (450 vs 480 req/s; p99 4.00 ms vs 4.00 ms), \
+             target within 10 %: met"
+        ));
+        assert!(
+            md.contains("- SQLite list with its rule vs list-public: 80.0 % (200 vs 250 req/s;")
+        );
+        assert!(md.contains("within 10 %: NOT met"));
+        assert!(md.contains("- PostgreSQL get with its rule vs get-public: 105.3 %"));
+        assert!(!md.contains("PostgreSQL list with its rule"));
+        assert!(md.contains("| `GET /api/v1/notes/{id} (public)` | SQLite | 480 | 48.0 % |"));
+    }
+
+    #[test]
+    fn login_is_reported_with_its_own_load_and_outside_the_rss_target() {
+        let login = Row::new(
+            Some(Operation::Login),
+            Some(StoreKind::Sqlite),
+            RowLoad {
+                threads: 1,
+                connections: 2,
+            },
+            outcome(40, 60_000),
+            90 * 1024,
+            1_000.0,
+        );
+        let rows = vec![
+            row(None, None, 1_000, 6_000),
+            row(
+                Some(Operation::Get),
+                Some(StoreKind::Sqlite),
+                450,
+                30 * 1024,
+            ),
+            login,
+        ];
+        let md = report(rows).markdown();
+        assert!(md.contains("- other loads: login (SQLite): 1 thread, 2 connections."));
+        assert!(md.contains(
+            "| `POST /api/v1/auth/login (1 thread, 1 connection per core)` | SQLite | 40 | 4.0 % |"
+        ));
+        assert!(md.contains("peak RSS: 30.0 MiB, target ≤ 64 MiB: met"));
+        assert!(md.contains(
+            "login (no §13 target; Argon2id at Strata's defaults, 2 connections): 40 req/s, p99 60.00 ms, \
+             peak RSS 90.0 MiB"
+        ));
+    }
+
+    #[test]
+    fn rows_carry_their_load_and_operation_names_in_json() {
+        let json = serde_json::to_value(row(Some(Operation::ListPublic), None, 1, 1)).unwrap();
+        assert_eq!(json["operation"], "list-public");
+        assert_eq!(
+            (json["threads"].as_u64(), json["connections"].as_u64()),
+            (Some(2), Some(64))
+        );
+    }
+
+    #[test]
+    fn a_run_with_only_the_configured_load_has_no_note_about_other_loads() {
+        let md = report(vec![row(
+            Some(Operation::Get),
+            Some(StoreKind::Sqlite),
+            1,
+            1,
+        )])
+        .markdown();
+        assert!(!md.contains("other loads"));
     }
 
     #[test]

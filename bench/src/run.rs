@@ -2,29 +2,47 @@
 //! the ceiling and each (store, operation) measured one server at a time, each after a warm-up and on a freshly
 //! started process (so its peak RSS is that load's), the report saved, and the databases dropped whatever happened.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use crate::auth::{ISSUER, Principal, SEED_TOKEN_TTL, obtain_principal};
+use crate::auth::{ISSUER, Principal, SEED_TOKEN_TTL, obtain_principal, sign_in_credentials};
 use crate::cli::Options;
-use crate::load::{Generator, Load, Operation, Outcome};
+use crate::load::{Generator, Load, Operation, Outcome, PUBLIC_COLLECTION, RULED_COLLECTION};
 use crate::posts::SCHEMA;
 use crate::provenance::{cpu_model, git_commit, records_tag};
-use crate::report::{Report, Row, Seeding};
-use crate::seed::{count_posts, seed};
+use crate::report::{Report, Row, RowLoad, Seeding};
+use crate::seed::{SeedPlan, count_records, seed};
 use crate::server::{Launch, Server};
 use crate::store::{Database, StoreKind, reachable, redact};
+
+/// Inherited environment variables that would change Strata's Argon2id cost (`STRATA_AUTH__ARGON2_*`, read
+/// case-insensitively): the login load measures Strata's defaults, so the driver never passes them on.
+const ARGON2_ENV_PREFIX: &str = "STRATA_AUTH__ARGON2";
+/// How long to wait after a login warm-up before measuring: wrk ends a run with requests in flight, whose
+/// hashes still hold their slots of the pool for a few tens of milliseconds, and a measured request that found
+/// the pool full would be answered 503.
+const LOGIN_SETTLE: Duration = Duration::from_secs(1);
+
+/// One seeded collection: its record ids, in memory and one per line in a file (for wrk).
+#[derive(Default)]
+struct SeededIds {
+    ids: Arc<Vec<String>>,
+    file: PathBuf,
+}
 
 /// A store ready for load: its database, the seeded ids and the user who owns them.
 struct Prepared {
     db: Database,
-    ids: Arc<Vec<String>>,
-    ids_file: PathBuf,
+    posts: SeededIds,
+    notes: SeededIds,
     data_dir: PathBuf,
     principal: Option<Principal>,
+    /// The body of the login load's sign-in, when that load runs.
+    login_body: String,
 }
 
 impl Prepared {
@@ -33,10 +51,25 @@ impl Prepared {
         let name = format!("{:?}", db.kind).to_lowercase();
         Prepared {
             db,
-            ids: Arc::default(),
-            ids_file: work.join(format!("{name}-ids.txt")),
+            posts: SeededIds {
+                ids: Arc::default(),
+                file: work.join(format!("{name}-ids.txt")),
+            },
+            notes: SeededIds {
+                ids: Arc::default(),
+                file: work.join(format!("{name}-{PUBLIC_COLLECTION}-ids.txt")),
+            },
             data_dir: work.join(format!("{name}-data")),
             principal: None,
+            login_body: String::new(),
+        }
+    }
+
+    /// The ids an operation's load picks from (the posts' for the ceiling and the operations without ids).
+    fn ids_for(&self, operation: Operation) -> &SeededIds {
+        match operation.collection() {
+            Some(PUBLIC_COLLECTION) => &self.notes,
+            _ => &self.posts,
         }
     }
 }
@@ -130,14 +163,20 @@ async fn measure(
 ) -> anyhow::Result<Report> {
     let options = &plan.options;
     let mut seeding = Vec::new();
+    let collections = seeded_collections(&options.ops);
     for store in prepared.iter_mut() {
         let kind = store.db.kind;
-        eprintln!("==> {kind}: seeding {} posts", options.records());
-        let seconds = seed_store(plan, store).await?;
+        eprintln!(
+            "==> {kind}: seeding {} records in each of {}",
+            options.records(),
+            collections.join(", ")
+        );
+        let seconds = seed_store(plan, store, &collections).await?;
         eprintln!("    {seconds:.1} s");
         seeding.push(Seeding {
             store: kind,
             records: options.records(),
+            collections: collections.iter().map(|c| (*c).to_owned()).collect(),
             seconds,
         });
     }
@@ -152,23 +191,38 @@ async fn measure(
         program: plan.ceiling.clone(),
         args: vec![],
         env: vec![],
+        env_remove: vec![],
         ready_path: "/",
     };
-    let (ceiling_outcome, rss) =
+    let (ceiling_outcome, rss, load) =
         measure_one(plan, &ceiling, Operation::Get, first, "ceiling").await?;
     let ceiling_rps = ceiling_outcome.requests_per_second();
     note(&mut failures, "ceiling", &ceiling_outcome);
-    rows.push(Row::new(None, None, ceiling_outcome, rss, ceiling_rps));
+    rows.push(Row::new(
+        None,
+        None,
+        load,
+        ceiling_outcome,
+        rss,
+        ceiling_rps,
+    ));
 
     for store in prepared.iter() {
         for &op in &options.ops {
             let kind = store.db.kind;
             eprintln!("==> {kind}: {op}");
             let launch = strata_launch(plan, store, false);
-            let (outcome, rss) =
+            let (outcome, rss, load) =
                 measure_one(plan, &launch, op, store, &format!("{kind}-{op}")).await?;
             note(&mut failures, &format!("{kind} {op}"), &outcome);
-            rows.push(Row::new(Some(op), Some(kind), outcome, rss, ceiling_rps));
+            rows.push(Row::new(
+                Some(op),
+                Some(kind),
+                load,
+                outcome,
+                rss,
+                ceiling_rps,
+            ));
         }
     }
 
@@ -208,8 +262,26 @@ async fn measure(
     Ok(report)
 }
 
-/// Start Strata on the store, get the benchmark's user and seed its posts; stop it. The seconds seeding took.
-async fn seed_store(plan: &Plan, store: &mut Prepared) -> anyhow::Result<f64> {
+/// The collections the operations need seeded: always `posts` (the ceiling's GET picks its ids), and `notes`
+/// when a public load runs.
+fn seeded_collections(ops: &[Operation]) -> Vec<&'static str> {
+    let mut collections = vec![RULED_COLLECTION];
+    if ops
+        .iter()
+        .any(|op| op.collection() == Some(PUBLIC_COLLECTION))
+    {
+        collections.push(PUBLIC_COLLECTION);
+    }
+    collections
+}
+
+/// Start Strata on the store, get the benchmark's user, seed its records in each of `collections` and, for the
+/// login load, get credentials to sign in with; stop it. The seconds seeding took.
+async fn seed_store(
+    plan: &Plan,
+    store: &mut Prepared,
+    collections: &[&'static str],
+) -> anyhow::Result<f64> {
     let options = &plan.options;
     let kind = store.db.kind;
     let launch = strata_launch(plan, store, true);
@@ -217,30 +289,66 @@ async fn seed_store(plan: &Plan, store: &mut Prepared) -> anyhow::Result<f64> {
     let server = Server::start(&launch, &log).await?;
     let principal =
         obtain_principal(&plan.client, &server.base_url, options.token.as_deref()).await?;
-    let seeded = seed(
-        &plan.client,
-        &server.base_url,
-        &principal.token,
-        &principal.user_id,
-        options.records(),
-        options.seed_concurrency,
-    )
-    .await?;
-    let listed = count_posts(&plan.client, &server.base_url, &principal.token).await?;
-    if seeded.ids.len() as u64 != options.records() || listed != options.records() {
-        bail!(
-            "seeding {kind} made {} posts and the list counts {listed}, not {}",
-            seeded.ids.len(),
-            options.records()
-        );
+    let mut elapsed = Duration::ZERO;
+    for &collection in collections {
+        let seeded = seed(
+            &plan.client,
+            &server.base_url,
+            SeedPlan {
+                collection,
+                bearer: &principal.token,
+                author: &principal.user_id,
+                records: options.records(),
+                concurrency: options.seed_concurrency,
+            },
+        )
+        .await?;
+        let listed =
+            count_records(&plan.client, &server.base_url, collection, &principal.token).await?;
+        if seeded.ids.len() as u64 != options.records() || listed != options.records() {
+            bail!(
+                "seeding {kind} made {} {collection} and the list counts {listed}, not {}",
+                seeded.ids.len(),
+                options.records()
+            );
+        }
+        elapsed += seeded.elapsed;
+        let target = if collection == PUBLIC_COLLECTION {
+            &mut store.notes
+        } else {
+            &mut store.posts
+        };
+        std::fs::write(&target.file, seeded.ids.join("\n") + "\n")
+            .with_context(|| format!("writing {}", target.file.display()))?;
+        target.ids = Arc::new(seeded.ids);
+    }
+    if options.ops.contains(&Operation::Login) {
+        store.login_body = sign_in_credentials(&plan.client, &server.base_url, &principal)
+            .await?
+            .login_body();
     }
     server.stop().await?;
     store.db.analyze().await?;
-    std::fs::write(&store.ids_file, seeded.ids.join("\n") + "\n")
-        .with_context(|| format!("writing {}", store.ids_file.display()))?;
-    store.ids = Arc::new(seeded.ids);
     store.principal = Some(principal);
-    Ok(seeded.elapsed.as_secs_f64())
+    Ok(elapsed.as_secs_f64())
+}
+
+/// The generator's threads and connections for `operation`: the configured ones, except for a load bounded by
+/// the hashing pool (login), which gets one thread and one connection per core (at most the configured
+/// connections), so that it never asks for more hashes at once than Strata's pool of one thread per core holds.
+pub fn load_shape(operation: Operation, threads: u32, connections: u32, cores: usize) -> RowLoad {
+    if operation.bounded_by_cores() {
+        let cores = u32::try_from(cores.max(1)).unwrap_or(u32::MAX);
+        RowLoad {
+            threads: 1,
+            connections: cores.min(connections.max(1)),
+        }
+    } else {
+        RowLoad {
+            threads,
+            connections,
+        }
+    }
 }
 
 /// Start the server, warm it up, measure one load as the store's user, read the peak RSS and stop the server.
@@ -250,29 +358,43 @@ async fn measure_one(
     operation: Operation,
     store: &Prepared,
     tag: &str,
-) -> anyhow::Result<(Outcome, u64)> {
+) -> anyhow::Result<(Outcome, u64, RowLoad)> {
     let options = &plan.options;
     let principal = store
         .principal
         .as_ref()
         .context("the store was not seeded")?;
+    if operation == Operation::Login && store.login_body.is_empty() {
+        bail!("{tag}: no credentials to sign in with");
+    }
+    let shape = load_shape(
+        operation,
+        options.threads,
+        options.connections,
+        std::thread::available_parallelism().map_or(1, usize::from),
+    );
+    let ids = store.ids_for(operation);
     let log = plan.work.join(format!("{tag}.log").to_lowercase());
     let mut server = Server::start(launch, &log).await?;
     let mut load = Load {
         operation,
         base_url: server.base_url.clone(),
-        threads: options.threads,
-        connections: options.connections,
+        threads: shape.threads,
+        connections: shape.connections,
         duration: options.warmup(),
         bearer: principal.token.clone(),
         author: principal.user_id.clone(),
-        ids: store.ids.clone(),
-        ids_file: store.ids_file.clone(),
+        login_body: store.login_body.clone(),
+        ids: ids.ids.clone(),
+        ids_file: ids.file.clone(),
     };
     if !load.duration.is_zero() {
         let warmup = plan.generator.run(&load).await?;
         if let Some(why) = warmup.failure() {
             bail!("{tag}: the warm-up failed: {why}");
+        }
+        if operation.bounded_by_cores() {
+            tokio::time::sleep(LOGIN_SETTLE).await;
         }
     }
     load.duration = options.duration();
@@ -290,7 +412,7 @@ async fn measure_one(
             .map(|why| format!(" — FAILED: {why}"))
             .unwrap_or_default()
     );
-    Ok((outcome, rss))
+    Ok((outcome, rss, shape))
 }
 
 fn note(failures: &mut Vec<String>, what: &str, outcome: &Outcome) {
@@ -300,7 +422,8 @@ fn note(failures: &mut Vec<String>, what: &str, outcome: &Outcome) {
 }
 
 /// Strata on the store's database. Every start has the same issuer, and the seeding one issues long-lived tokens,
-/// so that the seeding user's token holds on every later start (see `auth`).
+/// so that the seeding user's token holds on every later start (see `auth`). No start sets Argon2id parameters,
+/// and inherited ones are removed, so every password is hashed and verified at Strata's defaults.
 fn strata_launch(plan: &Plan, store: &Prepared, seeding: bool) -> Launch {
     let mut env = vec![("STRATA_AUTH__ISSUER".to_owned(), ISSUER.to_owned())];
     if seeding {
@@ -323,8 +446,23 @@ fn strata_launch(plan: &Plan, store: &Prepared, seeding: bool) -> Launch {
             store.data_dir.clone().into(),
         ],
         env,
+        env_remove: argon2_overrides(std::env::vars_os().map(|(name, _)| name)),
         ready_path: "/readyz",
     }
+}
+
+/// The names among `inherited` that would set Strata's Argon2id parameters (figment reads them regardless of
+/// case).
+fn argon2_overrides(inherited: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    inherited
+        .filter(|name| {
+            name.to_str().is_some_and(|n| {
+                n.len() >= ARGON2_ENV_PREFIX.len()
+                    && n.is_char_boundary(ARGON2_ENV_PREFIX.len())
+                    && n[..ARGON2_ENV_PREFIX.len()].eq_ignore_ascii_case(ARGON2_ENV_PREFIX)
+            })
+        })
+        .collect()
 }
 
 /// The stores to measure: all those asked for. In smoke mode a database server that does not answer is skipped
@@ -376,4 +514,47 @@ fn sibling_binary(given: Option<&Path>, name: &str) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_runs_one_thread_and_one_connection_per_core() {
+        let login = load_shape(Operation::Login, 2, 64, 2);
+        assert_eq!((login.threads, login.connections), (1, 2));
+        let login = load_shape(Operation::Login, 2, 1, 4);
+        assert_eq!((login.threads, login.connections), (1, 1));
+        let get = load_shape(Operation::GetPublic, 2, 64, 2);
+        assert_eq!((get.threads, get.connections), (2, 64));
+    }
+
+    #[test]
+    fn notes_are_seeded_only_for_the_public_loads() {
+        assert_eq!(seeded_collections(&[Operation::Get]), ["posts"]);
+        assert_eq!(
+            seeded_collections(&[Operation::Login, Operation::ListPublic]),
+            ["posts", "notes"]
+        );
+    }
+
+    #[test]
+    fn inherited_argon2_parameters_never_reach_strata() {
+        let inherited = [
+            "STRATA_AUTH__ARGON2_MEMORY_KIB",
+            "strata_auth__argon2_iterations",
+            "STRATA_AUTH__ISSUER",
+            "PATH",
+            "STRATA_AUTH",
+        ]
+        .map(OsString::from);
+        assert_eq!(
+            argon2_overrides(inherited.into_iter()),
+            [
+                OsString::from("STRATA_AUTH__ARGON2_MEMORY_KIB"),
+                OsString::from("strata_auth__argon2_iterations")
+            ]
+        );
+    }
 }

@@ -1,5 +1,6 @@
-//! Seeding the `posts` collection through Strata's own API (`POST /api/v1/batch`, 100 creates per batch, several
-//! batches in flight), so the data is exactly what the API writes: ids, timestamps, versions and outbox events.
+//! Seeding a collection (`posts`, and `notes` when its loads run) through Strata's own API (`POST /api/v1/batch`,
+//! 100 creates per batch, several batches in flight), so the data is exactly what the API writes: ids,
+//! timestamps, versions and outbox events.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,16 +23,30 @@ pub struct Seeded {
     pub elapsed: Duration,
 }
 
-/// Create `records` posts by `author` (whose token is `bearer`) on the Strata server at `base_url`, `concurrency`
-/// batches at a time.
+/// What to seed: `records` records of the posts' shape in `collection`, by `author`, whose token is `bearer`.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedPlan<'a> {
+    pub collection: &'a str,
+    pub bearer: &'a str,
+    pub author: &'a str,
+    pub records: u64,
+    /// Batches in flight at once.
+    pub concurrency: usize,
+}
+
+/// Seed as `plan` says on the Strata server at `base_url`.
 pub async fn seed(
     client: &reqwest::Client,
     base_url: &str,
-    bearer: &str,
-    author: &str,
-    records: u64,
-    concurrency: usize,
+    plan: SeedPlan<'_>,
 ) -> anyhow::Result<Seeded> {
+    let SeedPlan {
+        collection,
+        bearer,
+        author,
+        records,
+        concurrency,
+    } = plan;
     let started = Instant::now();
     let batches = records.div_ceil(BATCH_SIZE);
     let next = Arc::new(AtomicU64::new(0));
@@ -40,6 +55,7 @@ pub async fn seed(
     for _ in 0..concurrency.max(1) {
         let (client, url, next) = (client.clone(), url.clone(), next.clone());
         let (bearer, author) = (bearer.to_owned(), author.to_owned());
+        let collection = collection.to_owned();
         workers.spawn(async move {
             let mut ids = Vec::new();
             loop {
@@ -48,7 +64,7 @@ pub async fn seed(
                     return anyhow::Ok(ids);
                 }
                 let size = BATCH_SIZE.min(records - batch * BATCH_SIZE);
-                let body = batch_body(batch, size, &author);
+                let body = batch_body(&collection, batch, size, &author);
                 let response = client
                     .post(&url)
                     .bearer_auth(&bearer)
@@ -76,12 +92,13 @@ pub async fn seed(
     })
 }
 
-/// The body of batch number `batch`: `size` creates by `author`, generated from the batch number so that runs
-/// are repeatable.
-pub fn batch_body(batch: u64, size: u64, author: &str) -> Value {
+/// The body of batch number `batch`: `size` creates in `collection` by `author`, generated from the batch number
+/// so that runs are repeatable (and both collections hold the same data).
+pub fn batch_body(collection: &str, batch: u64, size: u64, author: &str) -> Value {
     let mut rng = Rng::new(batch + 1);
+    let path = format!("/{collection}");
     let requests: Vec<Value> = (0..size)
-        .map(|_| json!({"method": "POST", "path": "/posts", "body": new_post(&mut rng, author)}))
+        .map(|_| json!({"method": "POST", "path": path, "body": new_post(&mut rng, author)}))
         .collect();
     json!({ "requests": requests })
 }
@@ -118,21 +135,23 @@ fn report_progress(batch: u64, batches: u64) {
     }
 }
 
-/// How many posts the server at `base_url` lists in all (`count=true`), to check that seeding landed.
-pub async fn count_posts(
+/// How many records of `collection` the server at `base_url` lists in all (`count=true`), to check that seeding
+/// landed.
+pub async fn count_records(
     client: &reqwest::Client,
     base_url: &str,
+    collection: &str,
     bearer: &str,
 ) -> anyhow::Result<u64> {
     let response = client
-        .get(format!("{base_url}/api/v1/posts?limit=1&count=true"))
+        .get(format!("{base_url}/api/v1/{collection}?limit=1&count=true"))
         .bearer_auth(bearer)
         .send()
         .await?;
     let status = response.status();
     let text = response.text().await?;
     if !status.is_success() {
-        bail!("counting posts answered {status}: {text}");
+        bail!("counting {collection} answered {status}: {text}");
     }
     let answer: Value = serde_json::from_str(&text)?;
     answer
@@ -147,7 +166,7 @@ mod tests {
 
     #[test]
     fn a_batch_holds_the_requested_number_of_creates() {
-        let body = batch_body(3, 42, "a");
+        let body = batch_body("posts", 3, 42, "a");
         let requests = body["requests"].as_array().unwrap();
         assert_eq!(requests.len(), 42);
         assert_eq!(requests[0]["method"], "POST");
@@ -157,8 +176,31 @@ mod tests {
 
     #[test]
     fn batches_are_repeatable_and_differ_from_each_other() {
-        assert_eq!(batch_body(5, 10, "a"), batch_body(5, 10, "a"));
-        assert_ne!(batch_body(5, 10, "a"), batch_body(6, 10, "a"));
+        assert_eq!(
+            batch_body("posts", 5, 10, "a"),
+            batch_body("posts", 5, 10, "a")
+        );
+        assert_ne!(
+            batch_body("posts", 5, 10, "a"),
+            batch_body("posts", 6, 10, "a")
+        );
+    }
+
+    #[test]
+    fn both_collections_are_seeded_with_the_same_records() {
+        let (posts, notes) = (
+            batch_body("posts", 2, 5, "a"),
+            batch_body("notes", 2, 5, "a"),
+        );
+        assert_eq!(notes["requests"][0]["path"], "/notes");
+        for (p, n) in posts["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(notes["requests"].as_array().unwrap())
+        {
+            assert_eq!(p["body"], n["body"]);
+        }
     }
 
     #[test]

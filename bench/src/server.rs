@@ -27,6 +27,8 @@ pub struct Launch {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     pub env: Vec<(String, String)>,
+    /// Inherited environment variables the program must not see.
+    pub env_remove: Vec<OsString>,
     /// A path that answers 200 once the server can take load (`/readyz` for Strata).
     pub ready_path: &'static str,
 }
@@ -51,10 +53,15 @@ impl Server {
             .with_context(|| format!("opening {}", log.display()))?;
         let err = out.try_clone()?;
         let addr = free_local_addr()?;
-        let child = Command::new(&launch.program)
+        let mut command = Command::new(&launch.program);
+        command
             .args(&launch.args)
             .args(["--addr", &addr])
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .envs(launch.env.iter().map(|(k, v)| (k, v)));
+        for name in &launch.env_remove {
+            command.env_remove(name);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

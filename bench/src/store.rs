@@ -77,7 +77,7 @@ impl Database {
             &self.url,
             match self.kind {
                 StoreKind::Postgres => Some("ANALYZE"),
-                StoreKind::Mysql => Some("ANALYZE TABLE posts"),
+                StoreKind::Mysql => Some("ANALYZE TABLE posts, notes"),
                 StoreKind::Sqlite => None,
             },
         ) else {

@@ -14,7 +14,8 @@ use crate::posts::{Rng, new_post};
 
 /// A request slower than this counts as a socket error (wrk's `--timeout` in the scripts).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-const LIST_PATH: &str = "/api/v1/posts?filter=status%3D%27published%27&sort=-created_at&limit=20";
+/// The list's query, after `/api/v1/{collection}` (the same as `lua/list.lua`).
+const LIST_QUERY: &str = "?filter=status%3D%27published%27&sort=-created_at&limit=20";
 
 /// What one connection measured.
 #[derive(Debug, Default)]
@@ -114,18 +115,28 @@ async fn connection(client: reqwest::Client, load: Arc<Load>, n: u64, deadline: 
 
 fn build(client: &reqwest::Client, load: &Load, rng: &mut Rng) -> reqwest::RequestBuilder {
     let base = &load.base_url;
+    let collection = load.operation.collection().unwrap_or_default();
     let request = match load.operation {
-        Operation::Get => {
+        Operation::Get | Operation::GetPublic => {
             let id = load
                 .ids
                 .get(rng.index(load.ids.len().max(1)))
                 .map_or("", String::as_str);
-            client.get(format!("{base}/api/v1/posts/{id}"))
+            client.get(format!("{base}/api/v1/{collection}/{id}"))
         }
-        Operation::List => client.get(format!("{base}{LIST_PATH}")),
+        Operation::List | Operation::ListPublic => {
+            client.get(format!("{base}/api/v1/{collection}{LIST_QUERY}"))
+        }
         Operation::Create => client
-            .post(format!("{base}/api/v1/posts"))
+            .post(format!("{base}/api/v1/{collection}"))
             .json(&new_post(rng, &load.author)),
+        // A sign-in carries no bearer token.
+        Operation::Login => {
+            return client
+                .post(format!("{base}/api/v1/auth/login"))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(load.login_body.clone());
+        }
     };
     request.bearer_auth(&load.bearer)
 }

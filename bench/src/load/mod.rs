@@ -16,38 +16,91 @@ use serde::Serialize;
 
 /// What one measured run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Operation {
-    /// `GET /api/v1/posts/{id}`, a random seeded id
+    /// `GET /api/v1/posts/{id}`, a random seeded id (view rule on `@auth.id`)
     Get,
-    /// `GET /api/v1/posts?filter=status='published'&sort=-created_at&limit=20`
+    /// `GET /api/v1/notes/{id}`: the same load on a collection whose rules are all `"true"`
+    GetPublic,
+    /// `GET /api/v1/posts?filter=status='published'&sort=-created_at&limit=20` (list rule on `@auth.id`)
     List,
+    /// The same list on the public `notes` collection
+    ListPublic,
     /// `POST /api/v1/posts`, a random valid body
     Create,
+    /// `POST /api/v1/auth/login` as the benchmark's user: Argon2id at Strata's defaults, one connection per core
+    Login,
 }
 
+/// The collection of the rules' cost comparison (issue 5): the posts' fields and index, every rule `"true"`.
+pub const PUBLIC_COLLECTION: &str = "notes";
+/// The benchmark's collection with rules on `@auth.id`.
+pub const RULED_COLLECTION: &str = "posts";
+
 impl Operation {
-    pub const ALL: [Operation; 3] = [Operation::Get, Operation::List, Operation::Create];
+    pub const ALL: [Operation; 6] = [
+        Operation::Get,
+        Operation::GetPublic,
+        Operation::List,
+        Operation::ListPublic,
+        Operation::Create,
+        Operation::Login,
+    ];
 
     /// The request as the table shows it.
     pub fn label(self) -> &'static str {
         match self {
             Operation::Get => "GET /api/v1/posts/{id}",
+            Operation::GetPublic => "GET /api/v1/notes/{id} (public)",
             Operation::List => {
                 "GET /api/v1/posts?filter=status='published'&sort=-created_at&limit=20"
             }
+            Operation::ListPublic => {
+                "GET /api/v1/notes?filter=status='published'&sort=-created_at&limit=20 (public)"
+            }
             Operation::Create => "POST /api/v1/posts",
+            Operation::Login => "POST /api/v1/auth/login (1 thread, 1 connection per core)",
         }
     }
 
-    /// The wrk script for this operation (the shared part first).
+    /// The collection the operation reads or writes (`None` for sign-in).
+    pub fn collection(self) -> Option<&'static str> {
+        match self {
+            Operation::Get | Operation::List | Operation::Create => Some(RULED_COLLECTION),
+            Operation::GetPublic | Operation::ListPublic => Some(PUBLIC_COLLECTION),
+            Operation::Login => None,
+        }
+    }
+
+    /// The operation on the public collection that measures the same requests without rules.
+    pub fn public_twin(self) -> Option<Operation> {
+        match self {
+            Operation::Get => Some(Operation::GetPublic),
+            Operation::List => Some(Operation::ListPublic),
+            _ => None,
+        }
+    }
+
+    /// Whether the load has one connection per core and one thread rather than the configured ones: Strata
+    /// hashes passwords on a pool of one thread per core and answers 503 past it (SPEC §14), so more connections
+    /// would measure the refusals rather than the hashing.
+    pub fn bounded_by_cores(self) -> bool {
+        self == Operation::Login
+    }
+
+    /// The wrk script for this operation: the shared part, the collection it works on, then its own part.
     fn lua(self) -> String {
         let own = match self {
-            Operation::Get => include_str!("../../lua/get.lua"),
-            Operation::List => include_str!("../../lua/list.lua"),
+            Operation::Get | Operation::GetPublic => include_str!("../../lua/get.lua"),
+            Operation::List | Operation::ListPublic => include_str!("../../lua/list.lua"),
             Operation::Create => include_str!("../../lua/create.lua"),
+            Operation::Login => include_str!("../../lua/login.lua"),
         };
-        format!("{}\n{own}", include_str!("../../lua/common.lua"))
+        format!(
+            "{}\ncollection = \"{}\"\n\n{own}",
+            include_str!("../../lua/common.lua"),
+            self.collection().unwrap_or("")
+        )
     }
 }
 
@@ -55,8 +108,11 @@ impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Operation::Get => "get",
+            Operation::GetPublic => "get-public",
             Operation::List => "list",
+            Operation::ListPublic => "list-public",
             Operation::Create => "create",
+            Operation::Login => "login",
         })
     }
 }
@@ -72,6 +128,8 @@ pub struct Load {
     /// The token every request carries, and its user's id (the author of created posts).
     pub bearer: String,
     pub author: String,
+    /// The body of a sign-in, `{"email": …, "password": …}` (the login load only).
+    pub login_body: String,
     /// The seeded ids, one per line in `ids_file` for wrk, and in memory for the in-repo generator.
     pub ids: Arc<Vec<String>>,
     pub ids_file: PathBuf,
@@ -211,6 +269,43 @@ mod tests {
             assert!(lua.contains("function response("), "{op}");
             assert!(lua.contains("function request()"), "{op}");
             assert!(lua.contains("function prepare()"), "{op}");
+        }
+    }
+
+    #[test]
+    fn each_script_names_its_collection() {
+        assert!(Operation::Get.lua().contains("collection = \"posts\""));
+        assert!(
+            Operation::GetPublic
+                .lua()
+                .contains("collection = \"notes\"")
+        );
+        assert!(
+            Operation::ListPublic
+                .lua()
+                .contains("collection = \"notes\"")
+        );
+        assert!(Operation::Login.lua().contains("/api/v1/auth/login"));
+    }
+
+    #[test]
+    fn the_ruled_reads_have_public_twins_and_only_login_is_bounded_by_cores() {
+        assert_eq!(Operation::Get.public_twin(), Some(Operation::GetPublic));
+        assert_eq!(Operation::List.public_twin(), Some(Operation::ListPublic));
+        assert_eq!(Operation::Create.public_twin(), None);
+        let bounded: Vec<_> = Operation::ALL
+            .into_iter()
+            .filter(|op| op.bounded_by_cores())
+            .collect();
+        assert_eq!(bounded, [Operation::Login]);
+    }
+
+    #[test]
+    fn operations_are_named_alike_on_the_command_line_in_json_and_in_messages() {
+        for op in Operation::ALL {
+            let cli = op.to_possible_value().map(|v| v.get_name().to_owned());
+            assert_eq!(cli.as_deref(), Some(op.to_string().as_str()));
+            assert_eq!(serde_json::to_value(op).unwrap(), op.to_string());
         }
     }
 }

@@ -57,7 +57,8 @@ pub async fn run(program: &Path, scripts: &Path, load: &Load) -> anyhow::Result<
         .arg("--")
         .arg(&load.ids_file)
         .env("STRATA_BENCH_BEARER", &load.bearer)
-        .env("STRATA_BENCH_AUTHOR", &load.author);
+        .env("STRATA_BENCH_AUTHOR", &load.author)
+        .env("STRATA_BENCH_LOGIN_BODY", &load.login_body);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await?
         .with_context(|| format!("running {}", program.display()))?;
