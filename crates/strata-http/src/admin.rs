@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use strata_core::{Error, ErrorCode};
-use strata_service::explain::{ExplainRequest, Explanation};
+use strata_service::auth::AuthService;
+use strata_service::explain::{ExplainRequest, Explanation, Subject};
 use strata_service::{Envelope, RecordService};
 
 use crate::error::ApiError;
@@ -11,6 +12,7 @@ use crate::extract::{Ctx, JsonBody};
 
 pub async fn explain(
     State(records): State<RecordService>,
+    State(auth): State<AuthService>,
     Ctx(ctx): Ctx,
     body: JsonBody,
 ) -> Result<Json<Envelope<Explanation>>, ApiError> {
@@ -21,7 +23,12 @@ pub async fn explain(
                 format!("expected {{principal, collection, action, record_id?, data?}}: {e}"),
             )
         })?;
+    // Keys are the auth service's; only an admin may ask (checked again by `explain`).
+    let key = match (&request.principal, ctx.principal.is_admin()) {
+        (Subject::ApiKey { api_key_id }, true) => Some(auth.api_key_principal(*api_key_id).await?),
+        _ => None,
+    };
     Ok(Json(Envelope {
-        data: records.explain(&ctx, request).await?,
+        data: records.explain(&ctx, request, key).await?,
     }))
 }

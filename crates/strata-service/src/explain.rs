@@ -18,6 +18,7 @@ use crate::records::RecordService;
 #[serde(untagged, deny_unknown_fields)]
 pub enum Subject {
     User { id: Uuid },
+    ApiKey { api_key_id: Uuid },
     Anonymous { anonymous: bool },
 }
 
@@ -43,10 +44,12 @@ pub struct Explanation {
 }
 
 impl RecordService {
+    /// Explain a decision for `request`; an API key subject comes resolved as `key` (the auth service knows keys).
     pub async fn explain(
         &self,
         ctx: &Context,
         request: ExplainRequest,
+        key: Option<Principal>,
     ) -> Result<Explanation, Error> {
         if !ctx.principal.is_admin() {
             return Err(crate::error::denied(ctx.anonymous()));
@@ -58,7 +61,10 @@ impl RecordService {
             .ok_or_else(|| {
                 Error::invalid_query("action must be list, view, create, update or delete")
             })?;
-        let principal = self.subject(ctx, request.principal).await?;
+        let principal = match key {
+            Some(principal) => principal,
+            None => self.subject(ctx, request.principal).await?,
+        };
         let scope = strata_store::Scope {
             schema: self.schema.clone(),
             principal: principal.clone().into(),
@@ -175,8 +181,8 @@ impl RecordService {
     async fn subject(&self, ctx: &Context, subject: Subject) -> Result<Principal, Error> {
         match subject {
             Subject::Anonymous { anonymous: true } => Ok(Principal::anonymous()),
-            Subject::Anonymous { .. } => Err(Error::invalid_query(
-                "principal must be {id} or {anonymous: true}",
+            Subject::Anonymous { .. } | Subject::ApiKey { .. } => Err(Error::invalid_query(
+                "principal must be {id}, {api_key_id} or {anonymous: true}",
             )),
             Subject::User { id } => {
                 let users = self.collection(USERS)?;

@@ -142,6 +142,16 @@ impl AuthService {
     }
 
     /// The principal of an `sk_…` key (`Authorization: Bearer` or `X-API-Key`).
+    /// The principal an API key stands for, by its id (explain): its owner's rights narrowed by its scopes. A
+    /// revoked, expired or unknown key is 404.
+    pub async fn api_key_principal(&self, id: Uuid) -> Result<Principal, Error> {
+        let row = self
+            .verified_key(id, None)
+            .await
+            .map_err(|_| Error::new(ErrorCode::NotFound, "no live API key has this id"))?;
+        self.key_principal(&row).await
+    }
+
     pub async fn authenticate_api_key(&self, key: &str) -> Result<Principal, Error> {
         let (id, secret_part) = secret::parse_api_key(key).ok_or_else(bad_key)?;
         let row = self.verified_key(id, Some(secret_part)).await?;

@@ -88,6 +88,41 @@ async fn explain_names_the_rule_that_decided(app: TestApp) {
             .contains("admins only")
     );
 
+    // An API key: its owner's rights, narrowed by its scopes.
+    let key = app
+        .send_as(
+            &bob.token,
+            app.client
+                .post(app.url("/api/v1/auth/api-keys"))
+                .json(&json!({"name": "k", "scopes": {"posts": ["view"]}})),
+        )
+        .await;
+    assert_eq!(key.status, 201, "{}", key.body);
+    let key_id = key.body["data"]["id"].clone();
+    let by_key = explain(json!({"api_key_id": key_id}), "view", record.clone()).await;
+    assert_eq!(by_key.status, 200, "{}", by_key.body);
+    assert_eq!(
+        by_key.body["data"]["allowed"], false,
+        "bob may not view alice's draft, nor may his key"
+    );
+    let out_of_scope = explain(json!({"api_key_id": key_id}), "update", record.clone()).await;
+    assert_eq!(out_of_scope.body["data"]["allowed"], false);
+    assert!(
+        out_of_scope.body["data"]["by"]
+            .as_str()
+            .unwrap()
+            .contains("scopes"),
+        "{}",
+        out_of_scope.body
+    );
+    let unknown = explain(
+        json!({"api_key_id": uuid::Uuid::now_v7()}),
+        "view",
+        record.clone(),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+
     let not_admin = app
         .send_as(
             &bob.token,
