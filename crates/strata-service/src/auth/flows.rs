@@ -13,7 +13,7 @@ use strata_core::{
     Error, ErrorCode, FieldError, FieldErrorCode, Principal, PrincipalKind, Record, RecordView,
 };
 use strata_store::StoreError;
-use strata_store::auth::{AdminAccount, AuthOp, AuthReply, RefreshOutcome};
+use strata_store::auth::{AuthOp, AuthReply, RefreshOutcome};
 use uuid::Uuid;
 
 use super::AuthService;
@@ -57,7 +57,7 @@ pub(super) fn invalid_credentials() -> Error {
     )
 }
 
-fn password_problem(path: &str, message: String) -> Error {
+pub(super) fn password_problem(path: &str, message: String) -> Error {
     Error::validation(vec![FieldError::new(
         path,
         FieldErrorCode::TooShort,
@@ -372,51 +372,6 @@ impl AuthService {
             "roles": principal.roles,
             "user": user,
         }))
-    }
-
-    /// Create an admin account (`strata admin create`, `[admin]` on first start).
-    pub async fn create_admin(&self, email: &str, password: &str) -> Result<Uuid, Error> {
-        let email = email.trim().to_lowercase();
-        if !email.contains('@') {
-            return Err(Error::validation(vec![FieldError::new(
-                "/email",
-                FieldErrorCode::InvalidFormat,
-                "must be an email address",
-            )]));
-        }
-        check_length(password).map_err(|m| password_problem("/password", m))?;
-        let hash = self.inner.hasher.hash(password).await.map_err(|_| busy())?;
-        let id = Uuid::now_v7();
-        match self
-            .inner
-            .store
-            .auth(AuthOp::CreateAdmin(AdminAccount {
-                id,
-                email,
-                password_hash: hash,
-            }))
-            .await
-        {
-            Ok(_) => Ok(id),
-            Err(StoreError::Unique { .. }) => Err(Error::new(
-                ErrorCode::AccountExists,
-                "an admin with this email exists",
-            )),
-            Err(e) => Err(from_store(e, false)),
-        }
-    }
-
-    /// Create the configured admin unless one with that email exists (first start).
-    pub async fn ensure_admin(&self, email: &str, password: &str) -> Result<bool, Error> {
-        match self
-            .op(AuthOp::Admin {
-                email: email.trim().to_lowercase(),
-            })
-            .await?
-        {
-            AuthReply::Admin(Some(_)) => Ok(false),
-            _ => self.create_admin(email, password).await.map(|_| true),
-        }
     }
 
     pub fn users(&self) -> &Arc<strata_core::schema::Collection> {

@@ -2,6 +2,7 @@
 //! principal, admins and signing keys. Revocations reach this instance at once and others within
 //! `auth.revocation_poll`, through a poller that also picks up rotated keys.
 
+mod admins;
 mod api_key_input;
 mod api_keys;
 mod cache;

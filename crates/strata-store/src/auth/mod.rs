@@ -7,6 +7,7 @@ mod mfa;
 mod oauth;
 mod refresh;
 mod sessions;
+mod signing_keys;
 mod tables;
 
 use std::sync::Arc;
@@ -263,70 +264,12 @@ pub async fn apply(e: &mut impl Exec, op: AuthOp) -> StoreResult<AuthReply> {
             e.execute(&b).await?;
             Ok(AuthReply::Done)
         }
-        AuthOp::SigningKeys => {
-            let mut b = SqlBuilder::new(d);
-            b.push("SELECT kid, private_der, ")
-                .ident("public")
-                .push(", created_at, retired_at FROM ")
-                .ident(SIGNING_KEYS);
-            b.push(" ORDER BY created_at");
-            let cols = [
-                ColType::Text,
-                ColType::Text,
-                ColType::Text,
-                ColType::Datetime,
-                ColType::Datetime,
-            ];
-            let keys = e
-                .fetch(&b, &cols)
-                .await?
-                .into_iter()
-                .filter_map(|row| match row.as_slice() {
-                    [
-                        Value::Text(kid),
-                        Value::Text(private_der),
-                        Value::Text(public),
-                        Value::Datetime(created_at),
-                        retired,
-                    ] => Some(StoredKey {
-                        kid: kid.clone(),
-                        private_der: private_der.clone(),
-                        public: public.clone(),
-                        created_at: *created_at,
-                        retired_at: match retired {
-                            Value::Datetime(t) => Some(*t),
-                            _ => None,
-                        },
-                    }),
-                    _ => None,
-                })
-                .collect();
-            Ok(AuthReply::Keys(keys))
-        }
-        AuthOp::InsertSigningKey(key) => {
-            let mut b = SqlBuilder::new(d);
-            b.push("INSERT INTO ")
-                .ident(SIGNING_KEYS)
-                .push(" (kid, private_der, ")
-                .ident("public");
-            b.push(", created_at) VALUES (");
-            b.param(text(&key.kid), ColType::Text).push(", ");
-            b.param(text(&key.private_der), ColType::Text).push(", ");
-            b.param(text(&key.public), ColType::Text).push(", ");
-            b.param(Value::Datetime(key.created_at), ColType::Datetime)
-                .push(")");
-            e.execute(&b).await?;
-            Ok(AuthReply::Done)
-        }
+        AuthOp::SigningKeys => signing_keys::all(e).await.map(AuthReply::Keys),
+        AuthOp::InsertSigningKey(key) => signing_keys::insert(e, &key)
+            .await
+            .map(|()| AuthReply::Done),
         AuthOp::RetireSigningKeys { at } => {
-            let mut b = SqlBuilder::new(d);
-            b.push("UPDATE ")
-                .ident(SIGNING_KEYS)
-                .push(" SET retired_at = ")
-                .param(Value::Datetime(at), ColType::Datetime);
-            b.push(" WHERE retired_at IS NULL");
-            e.execute(&b).await?;
-            Ok(AuthReply::Done)
+            signing_keys::retire(e, at).await.map(|()| AuthReply::Done)
         }
         AuthOp::StartFamily {
             id,
