@@ -2,7 +2,6 @@
 //! the ceiling and each (store, operation) measured one server at a time, each after a warm-up and on a freshly
 //! started process (so its peak RSS is that load's), the report saved, and the databases dropped whatever happened.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +16,9 @@ use crate::provenance::{cpu_model, git_commit, records_tag};
 use crate::report::{Report, Row, RowLoad, Seeding};
 use crate::seed::{SeedPlan, count_records, seed};
 use crate::server::{Launch, Server};
-use crate::store::{Database, StoreKind, reachable, redact};
+use crate::setup::{argon2_overrides, server_url, sibling_binary, usable_stores};
+use crate::store::Database;
 
-/// Inherited environment variables that would change Strata's Argon2id cost (`STRATA_AUTH__ARGON2_*`, read
-/// case-insensitively): the login load measures Strata's defaults, so the driver never passes them on.
-const ARGON2_ENV_PREFIX: &str = "STRATA_AUTH__ARGON2";
 /// How long to wait after a login warm-up before measuring: wrk ends a run with requests in flight, whose
 /// hashes still hold their slots of the pool for a few tens of milliseconds, and a measured request that found
 /// the pool full would be answered 503.
@@ -451,71 +448,6 @@ fn strata_launch(plan: &Plan, store: &Prepared, seeding: bool) -> Launch {
     }
 }
 
-/// The names among `inherited` that would set Strata's Argon2id parameters (figment reads them regardless of
-/// case).
-fn argon2_overrides(inherited: impl Iterator<Item = OsString>) -> Vec<OsString> {
-    inherited
-        .filter(|name| {
-            name.to_str().is_some_and(|n| {
-                n.len() >= ARGON2_ENV_PREFIX.len()
-                    && n.is_char_boundary(ARGON2_ENV_PREFIX.len())
-                    && n[..ARGON2_ENV_PREFIX.len()].eq_ignore_ascii_case(ARGON2_ENV_PREFIX)
-            })
-        })
-        .collect()
-}
-
-/// The stores to measure: all those asked for. In smoke mode a database server that does not answer is skipped
-/// with a warning, unless `STRATA_REQUIRE_SERVICES=1` (as CI sets it).
-async fn usable_stores(options: &Options) -> anyhow::Result<Vec<StoreKind>> {
-    let require = !options.smoke || std::env::var("STRATA_REQUIRE_SERVICES").as_deref() == Ok("1");
-    let mut usable = Vec::new();
-    for &kind in &options.stores {
-        if usable.contains(&kind) {
-            continue;
-        }
-        match reachable(kind, server_url(options, kind)).await {
-            Ok(()) => usable.push(kind),
-            Err(e) if require => return Err(e.context(format!("{kind} is needed for this run"))),
-            Err(e) => eprintln!(
-                "warning: skipping {kind} ({}): {e:#}",
-                redact(server_url(options, kind))
-            ),
-        }
-    }
-    if usable.is_empty() {
-        bail!("no store to measure");
-    }
-    Ok(usable)
-}
-
-fn server_url(options: &Options, kind: StoreKind) -> &str {
-    match kind {
-        StoreKind::Postgres => &options.postgres_url,
-        StoreKind::Mysql => &options.mysql_url,
-        StoreKind::Sqlite => "",
-    }
-}
-
-/// `given`, or the binary called `name` in the directory of the running one (the same cargo target profile).
-fn sibling_binary(given: Option<&Path>, name: &str) -> anyhow::Result<PathBuf> {
-    let path = match given {
-        Some(path) => path.to_owned(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("the running binary has no directory")?
-            .join(name),
-    };
-    if !path.is_file() {
-        bail!(
-            "{} not found: build it (`cargo build --release -p strata`, then `-p strata-bench`) or pass \
-             its path",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,25 +468,6 @@ mod tests {
         assert_eq!(
             seeded_collections(&[Operation::Login, Operation::ListPublic]),
             ["posts", "notes"]
-        );
-    }
-
-    #[test]
-    fn inherited_argon2_parameters_never_reach_strata() {
-        let inherited = [
-            "STRATA_AUTH__ARGON2_MEMORY_KIB",
-            "strata_auth__argon2_iterations",
-            "STRATA_AUTH__ISSUER",
-            "PATH",
-            "STRATA_AUTH",
-        ]
-        .map(OsString::from);
-        assert_eq!(
-            argon2_overrides(inherited.into_iter()),
-            [
-                OsString::from("STRATA_AUTH__ARGON2_MEMORY_KIB"),
-                OsString::from("strata_auth__argon2_iterations")
-            ]
         );
     }
 }

@@ -106,3 +106,37 @@ pub(super) fn build(
     }
     roles
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Schema;
+
+    #[test]
+    fn role_names_collections_actions_and_rules_are_checked() {
+        let schema = "[roles.admin]\n[roles.editor]\nghosts = { list = \"true\" }\n[roles.writer]\nusers = { fly = \"true\", view = \"nope ==\" }\n";
+        let errors = Schema::from_toml(schema).expect_err("invalid roles");
+        let all = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(all.contains("roles.admin"), "{all}");
+        assert!(
+            all.contains("roles.editor.ghosts: unknown collection"),
+            "{all}"
+        );
+        assert!(
+            all.contains("roles.writer.users.fly: unknown action"),
+            "{all}"
+        );
+        assert!(all.contains("roles.writer.users.view"), "{all}");
+        let good = "[roles.editor]\nusers = { list = \"true\", update = \"verified = false\" }\n";
+        let parsed = Schema::from_toml(good).expect("a valid role");
+        assert!(
+            parsed
+                .role("editor")
+                .and_then(|r| r.grant("users", super::Action::Update))
+                .is_some()
+        );
+    }
+}

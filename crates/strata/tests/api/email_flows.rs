@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{BLOG, Backend, Reply, TestApp, spawn_app_configured};
 use crate::mail_sink::mail_app;
-use crate::on_backends_with_mail;
+use crate::on_each_backend;
 
-on_backends_with_mail!(
+on_each_backend!(
     a_forgotten_password_is_reset_once_by_the_mailed_link,
     answers_never_tell_whether_an_address_has_an_account,
     expired_links_are_refused,

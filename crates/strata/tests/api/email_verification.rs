@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use crate::email_flows::{ADA, PASSWORD, assert_bad_token, login, me};
 use crate::helpers::Backend;
 use crate::mail_sink::mail_app;
-use crate::on_backends_with_mail;
+use crate::on_each_backend;
 
-on_backends_with_mail!(
+on_each_backend!(
     verifying_an_address_updates_the_record_with_its_event,
     an_email_change_waits_for_the_new_address,
     required_verification_answers_registration_alike_and_holds_sign_in,

@@ -90,48 +90,43 @@ fn require_services() -> bool {
     std::env::var("STRATA_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
-/// A fresh PostgreSQL database for one test, or `None` (skip) when the server is unreachable outside CI.
-pub async fn fresh_postgres() -> Option<String> {
-    let server = std::env::var("STRATA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("strata_api_{}", uuid::Uuid::now_v7().simple());
-    let admin = format!("{server}/postgres");
-    let connected = sqlx::postgres::PgPool::connect(&admin).await;
-    let pool = match connected {
-        Ok(pool) => pool,
-        Err(e) if !require_services() => {
-            eprintln!("skipping: PostgreSQL is unreachable at {server}: {e}");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL is required (STRATA_REQUIRE_SERVICES=1) but unreachable: {e}"),
+/// A fresh PostgreSQL or MariaDB/MySQL database for one test, as a URL; `None` (skip) when the server is
+/// unreachable, unless `STRATA_REQUIRE_SERVICES=1`. `STRATA_TEST_POSTGRES_URL`/`STRATA_TEST_MYSQL_URL` name
+/// other servers.
+pub async fn fresh_database(backend: Backend) -> Option<String> {
+    let (variable, default, admin_db) = match backend {
+        Backend::Postgres => (
+            "STRATA_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432",
+            "/postgres",
+        ),
+        Backend::Mysql => ("STRATA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306", ""),
+        Backend::Sqlite => return None,
     };
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .expect("create database");
-    pool.close().await;
-    Some(format!("{server}/{name}"))
-}
-
-/// A fresh MariaDB/MySQL database for one test, or `None` (skip) when the server is unreachable outside CI.
-pub async fn fresh_mysql() -> Option<String> {
-    let server = std::env::var("STRATA_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let server = std::env::var(variable).unwrap_or_else(|_| default.into());
     let name = format!("strata_api_{}", uuid::Uuid::now_v7().simple());
-    let pool = match sqlx::mysql::MySqlPool::connect(&server).await {
-        Ok(pool) => pool,
-        Err(e) if !require_services() => {
-            eprintln!("skipping: MySQL is unreachable at {server}: {e}");
-            return None;
-        }
-        Err(e) => panic!("MySQL is required (STRATA_REQUIRE_SERVICES=1) but unreachable: {e}"),
+    let admin = format!("{server}{admin_db}");
+    let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
+    let created = match backend {
+        Backend::Postgres => match sqlx::postgres::PgPool::connect(&admin).await {
+            Ok(pool) => sqlx::query(create).execute(&pool).await.map(|_| ()),
+            Err(e) => Err(e),
+        },
+        _ => match sqlx::mysql::MySqlPool::connect(&admin).await {
+            Ok(pool) => sqlx::query(create).execute(&pool).await.map(|_| ()),
+            Err(e) => Err(e),
+        },
     };
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .expect("create database");
-    pool.close().await;
-    Some(format!("{server}/{name}"))
+    match created {
+        Ok(()) => Some(format!("{server}/{name}")),
+        Err(e) if !require_services() => {
+            eprintln!("skipping: {backend:?} is unreachable at {server}: {e}");
+            None
+        }
+        Err(e) => {
+            panic!("{backend:?} is required (STRATA_REQUIRE_SERVICES=1) but unreachable: {e}")
+        }
+    }
 }
 
 /// Start the real server on port 0 with `schema` on a fresh database of `backend`.
@@ -160,8 +155,9 @@ pub async fn spawn_app_configured(
     settings.auth.argon2_iterations = 1;
     match backend {
         Backend::Sqlite => {}
-        Backend::Postgres => settings.database.url = Some(Secret::new(fresh_postgres().await?)),
-        Backend::Mysql => settings.database.url = Some(Secret::new(fresh_mysql().await?)),
+        Backend::Postgres | Backend::Mysql => {
+            settings.database.url = Some(Secret::new(fresh_database(backend).await?))
+        }
     }
     configure(&mut settings);
     let database_url = settings.database_url();
@@ -302,156 +298,30 @@ macro_rules! on_backends {
     };
 }
 
-impl TestApp {
-    /// A datetime as a SQL literal of this backend (`2020-01-01T00:00:00.000000Z` on SQLite and PostgreSQL).
-    pub fn sql_datetime(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        match self.backend {
-            Backend::Mysql => t.format("'%Y-%m-%d %H:%M:%S%.6f'").to_string(),
-            _ => t.format("'%Y-%m-%dT%H:%M:%S%.6fZ'").to_string(),
-        }
-    }
+/// `name::sqlite`, `name::postgres`, `name::mysql` from `async fn name(backend: Backend)`, for tests that start
+/// their own server (an SMTP sink, an OpenID Provider).
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::helpers::Backend;
 
-    /// One text column of a query on the server's database, behind its back.
-    pub async fn query_texts(&self, sql: &str) -> Vec<String> {
-        match self.backend {
-            Backend::Sqlite => {
-                let path = self.database_url.trim_start_matches("sqlite://").to_owned();
-                let conn = rusqlite::Connection::open(path).expect("open sqlite");
-                let mut stmt = conn.prepare(sql).expect("prepare");
-                stmt.query_map([], |row| row.get::<_, String>(0))
-                    .expect("query")
-                    .map(|r| r.expect("row"))
-                    .collect()
-            }
-            Backend::Postgres => {
-                let pool = sqlx::postgres::PgPool::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(&pool)
-                    .await
-                    .expect("query");
-                pool.close().await;
-                rows.into_iter().map(|(v,)| v).collect()
-            }
-            Backend::Mysql => {
-                let pool = sqlx::mysql::MySqlPool::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(&pool)
-                    .await
-                    .expect("query");
-                pool.close().await;
-                rows.into_iter().map(|(v,)| v).collect()
-            }
-        }
-    }
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name(Backend::Sqlite).await;
+                }
 
-    /// The server's current token signing key, read from its database.
-    pub async fn signing_key(&self) -> jsonwebtoken::EncodingKey {
-        use base64::Engine;
-        let rows = self
-            .query_texts("SELECT private_der FROM _signing_keys WHERE retired_at IS NULL")
-            .await;
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(&rows[0])
-            .expect("base64 key");
-        jsonwebtoken::EncodingKey::from_ed_der(&der)
-    }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name(Backend::Postgres).await;
+                }
 
-    /// `strata keys rotate` against this server's database.
-    pub async fn rotate_keys(&self) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("strata.toml");
-        std::fs::write(&config, &self.schema).expect("write schema");
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(["keys", "rotate", "--config"])
-            .arg(&config)
-            .env("STRATA_DATABASE__URL", &self.database_url)
-            .env("RUST_LOG", "warn")
-            .output()
-            .await
-            .expect("strata runs");
-        assert!(
-            out.status.success(),
-            "keys rotate: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Run one SQL statement on the server's database, behind its back.
-    pub async fn execute_sql(&self, sql: &str) {
-        match self.backend {
-            Backend::Sqlite => {
-                let path = self.database_url.trim_start_matches("sqlite://").to_owned();
-                let conn = rusqlite::Connection::open(path).expect("open sqlite");
-                conn.busy_timeout(std::time::Duration::from_secs(5))
-                    .expect("busy timeout");
-                conn.execute_batch(sql).expect("statement runs");
+                #[tokio::test]
+                async fn mysql() {
+                    super::$name(Backend::Mysql).await;
+                }
             }
-            Backend::Postgres => {
-                let pool = sqlx::postgres::PgPool::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .execute(&pool)
-                    .await
-                    .expect("statement runs");
-                pool.close().await;
-            }
-            Backend::Mysql => {
-                let pool = sqlx::mysql::MySqlPool::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .execute(&pool)
-                    .await
-                    .expect("statement runs");
-                pool.close().await;
-            }
-        }
-    }
-
-    /// The outbox events stored so far, oldest first, as their CloudEvents JSON.
-    pub async fn outbox(&self) -> Vec<Value> {
-        match self.backend {
-            Backend::Sqlite => {
-                let path = self.database_url.trim_start_matches("sqlite://").to_owned();
-                let conn = rusqlite::Connection::open(path).expect("open sqlite");
-                let mut stmt = conn
-                    .prepare("SELECT payload FROM _outbox ORDER BY id")
-                    .expect("prepare");
-                stmt.query_map([], |row| row.get::<_, String>(0))
-                    .expect("query")
-                    .map(|payload| {
-                        serde_json::from_str(&payload.expect("row")).expect("json payload")
-                    })
-                    .collect()
-            }
-            Backend::Postgres => {
-                let pool = sqlx::postgres::PgPool::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                let sql = "SELECT payload FROM _outbox ORDER BY id";
-                let rows: Vec<(Value,)> =
-                    sqlx::query_as(sql).fetch_all(&pool).await.expect("query");
-                pool.close().await;
-                rows.into_iter().map(|(v,)| v).collect()
-            }
-            Backend::Mysql => {
-                // MariaDB's JSON is text.
-                let pool = sqlx::mysql::MySqlPool::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                let sql = "SELECT CAST(payload AS CHAR) FROM _outbox ORDER BY id";
-                let rows: Vec<(String,)> =
-                    sqlx::query_as(sql).fetch_all(&pool).await.expect("query");
-                pool.close().await;
-                rows.into_iter()
-                    .map(|(v,)| serde_json::from_str(&v).expect("json payload"))
-                    .collect()
-            }
-        }
-    }
+        )*
+    };
 }

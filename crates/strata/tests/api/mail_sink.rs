@@ -11,34 +11,6 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{BLOG, Backend, TestApp, spawn_app_configured};
 
-/// `name::{sqlite, postgres, mysql}` from `async fn name(backend: Backend)`, for tests that start their own
-/// server (with the SMTP sink).
-#[macro_export]
-macro_rules! on_backends_with_mail {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use $crate::helpers::Backend;
-
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(Backend::Sqlite).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(Backend::Postgres).await;
-                }
-
-                #[tokio::test]
-                async fn mysql() {
-                    super::$name(Backend::Mysql).await;
-                }
-            }
-        )*
-    };
-}
-
 /// A server mailing to a fresh SMTP sink, with links under `https://app.example`.
 pub async fn mail_app(
     backend: Backend,

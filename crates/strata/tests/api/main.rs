@@ -1,15 +1,19 @@
 //! Black-box API tests: the real server on port 0, a fresh database per test, real HTTP (SPEC §4, §5).
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod api_key_scopes;
 mod api_keys;
 mod auth;
 mod authz;
 mod batch;
+mod database;
 mod email_flows;
 mod email_verification;
 mod errors;
 mod explain;
+mod field_rules;
+mod filter_errors;
 mod health;
 mod helpers;
 mod idempotency;
@@ -19,6 +23,7 @@ mod mail_sink;
 mod mfa;
 mod oauth;
 mod oauth_fake;
+mod outbox;
 mod password_change;
 mod records;
 mod sessions;

@@ -279,34 +279,7 @@ async fn the_provider_refuses_a_wrong_verifier_and_a_replayed_code(backend: Back
     assert!(body.contains("invalid_query"), "{body}");
 }
 
-/// `name::sqlite`, `name::postgres`, `name::mysql` from `async fn name(backend: Backend)`.
-#[macro_export]
-macro_rules! on_each_backend {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use $crate::helpers::Backend;
-
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(Backend::Sqlite).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(Backend::Postgres).await;
-                }
-
-                #[tokio::test]
-                async fn mysql() {
-                    super::$name(Backend::Mysql).await;
-                }
-            }
-        )*
-    };
-}
-
-on_each_backend!(
+crate::on_each_backend!(
     full_code_flow_with_pkce,
     the_provider_refuses_a_wrong_verifier_and_a_replayed_code,
 );
