@@ -46,8 +46,14 @@ impl Serialize for Value {
             Value::Int(i) => s.serialize_i64(*i),
             Value::Float(f) => s.serialize_f64(*f),
             Value::Text(t) => s.serialize_str(t),
-            Value::Uuid(u) => s.collect_str(&u.hyphenated()),
-            Value::Datetime(d) => s.collect_str(&StoredDatetime(d)),
+            Value::Uuid(u) => {
+                s.serialize_str(u.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
+            }
+            Value::Datetime(d) => {
+                let bytes = StoredDatetime(d).bytes();
+                // Only ASCII digits and separators.
+                s.serialize_str(std::str::from_utf8(&bytes).unwrap_or_default())
+            }
             Value::Date(d) => s.collect_str(&d.format("%Y-%m-%d")),
             Value::Json(j) => j.serialize(s),
         }

@@ -65,8 +65,9 @@ pub fn format_datetime(d: &DateTime<Utc>) -> String {
 /// more). Years are 1000–9999 (SPEC §14), so the width is fixed.
 pub struct StoredDatetime<'a>(pub &'a DateTime<Utc>);
 
-impl std::fmt::Display for StoredDatetime<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl StoredDatetime<'_> {
+    /// The 27 ASCII bytes of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    pub fn bytes(&self) -> [u8; 27] {
         use chrono::{Datelike, Timelike};
         let d = self.0;
         let micros = d.nanosecond() / 1_000 % 1_000_000;
@@ -84,8 +85,14 @@ impl std::fmt::Display for StoredDatetime<'_> {
         put(14, 2, d.minute());
         put(17, 2, d.second());
         put(20, 6, micros);
-        // Only ASCII digits and separators were written.
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| std::fmt::Error)?)
+        buf
+    }
+}
+
+impl std::fmt::Display for StoredDatetime<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only ASCII digits and separators are written.
+        f.write_str(std::str::from_utf8(&self.bytes()).map_err(|_| std::fmt::Error)?)
     }
 }
 

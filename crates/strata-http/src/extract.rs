@@ -10,10 +10,38 @@ use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use strata_core::{Error, ErrorCode, Principal};
-use strata_service::{Context, Idempotency};
+use strata_service::{Context, Idempotency, ReadParams};
 
 use crate::error::ApiError;
 use crate::middleware::RequestId;
+
+/// The parameters of a record read (`filter`, `sort`, `limit`, …) from the query string; of a name given twice,
+/// the last counts, and names that are not read parameters are ignored.
+pub struct ReadQuery(pub ReadParams);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReadQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut p = ReadParams::default();
+        let query = parts.uri.query().unwrap_or_default();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match &*name {
+                "filter" => &mut p.filter,
+                "sort" => &mut p.sort,
+                "limit" => &mut p.limit,
+                "cursor" => &mut p.cursor,
+                "offset" => &mut p.offset,
+                "fields" => &mut p.fields,
+                "expand" => &mut p.expand,
+                "count" => &mut p.count,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        Ok(ReadQuery(p))
+    }
+}
 
 /// The service context of a request: principal, request id, client address, start time.
 pub struct Ctx(pub Context);

@@ -1,33 +1,14 @@
 //! REST handlers for records (SPEC §4): thin, each parses its request and calls the record service.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use strata_core::{Error, ErrorCode};
-use strata_service::{
-    BatchRequest, Doc, Envelope, Mode, ReadParams, RecordService, StoredResponse, Written,
-};
+use strata_service::{BatchRequest, Doc, Envelope, Mode, RecordService, StoredResponse, Written};
 
 use crate::error::ApiError;
-use crate::extract::{Ctx, JsonBody, idempotency};
-
-type Params = Query<HashMap<String, String>>;
-
-fn read_params(mut q: HashMap<String, String>) -> ReadParams {
-    ReadParams {
-        filter: q.remove("filter"),
-        sort: q.remove("sort"),
-        limit: q.remove("limit"),
-        cursor: q.remove("cursor"),
-        offset: q.remove("offset"),
-        fields: q.remove("fields"),
-        expand: q.remove("expand"),
-        count: q.remove("count"),
-    }
-}
+use crate::extract::{Ctx, JsonBody, ReadQuery, idempotency};
 
 fn if_match(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -74,9 +55,9 @@ pub async fn list_records(
     State(records): State<RecordService>,
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
-    Query(q): Params,
+    ReadQuery(q): ReadQuery,
 ) -> Result<Response, ApiError> {
-    let page = records.list(&ctx, &collection, &read_params(q)).await?;
+    let page = records.list(&ctx, &collection, &q).await?;
     Ok(Json(page).into_response())
 }
 
@@ -84,9 +65,9 @@ pub async fn get_record(
     State(records): State<RecordService>,
     Ctx(ctx): Ctx,
     Path((collection, id)): Path<(String, String)>,
-    Query(q): Params,
+    ReadQuery(q): ReadQuery,
 ) -> Result<Response, ApiError> {
-    let doc = records.get(&ctx, &collection, &id, &read_params(q)).await?;
+    let doc = records.get(&ctx, &collection, &id, &q).await?;
     Ok(with_etag(StatusCode::OK, doc, false))
 }
 

@@ -7,6 +7,12 @@ use strata::cli::{AdminAction, Cli, Command, Common, KeysAction, MigrateAction, 
 use strata::settings::Settings;
 use strata::startup::{self, Application};
 
+/// mimalloc: the request path allocates many small, short-lived buffers, and glibc's malloc spent about a
+/// quarter of a GET's instructions on them (callgrind); mimalloc also keeps per-thread heaps from hoarding
+/// freed memory.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn settings(common: &Common, config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
     let mut settings = Settings::load(config)?;
     if let Some(dir) = &common.data_dir {

@@ -7,6 +7,8 @@ use std::io::IsTerminal;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
+mod json;
+
 /// Install the global subscriber. Keep the guard until the process ends: dropping it flushes the last lines.
 /// Safe to call more than once (tests): later calls install nothing.
 pub fn init(default_level: &str) -> Option<WorkerGuard> {
@@ -21,10 +23,8 @@ pub fn init(default_level: &str) -> Option<WorkerGuard> {
         builder.compact().try_init()
     } else {
         builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .event_format(json::JsonLines)
+            .fmt_fields(json::JsonFields)
             .try_init()
     };
     installed.ok().map(|()| guard)

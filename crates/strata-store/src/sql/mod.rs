@@ -44,8 +44,9 @@ impl SqlBuilder {
     pub fn new(dialect: Dialect) -> Self {
         Self {
             dialect,
-            sql: String::with_capacity(128),
-            params: Vec::new(),
+            // A record statement names every column: room for a typical one without regrowing.
+            sql: String::with_capacity(512),
+            params: Vec::with_capacity(4),
         }
     }
 

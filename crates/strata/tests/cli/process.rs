@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_strata");
@@ -11,6 +12,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_strata");
 pub struct Server {
     pub child: Child,
     pub address: String,
+    /// Every line the server has written to stdout so far.
+    pub lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -28,8 +31,11 @@ impl Server {
             .expect("strata starts");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let kept = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                kept.lock().expect("log lines").push(line.clone());
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     let addr: String = rest
                         .chars()
@@ -45,6 +51,27 @@ impl Server {
         Server {
             child,
             address: format!("http://{addr}"),
+            lines,
+        }
+    }
+
+    /// The JSON log lines written so far that satisfy `pick`, waiting up to 10 s for a first one (lines are
+    /// written by a background thread).
+    pub fn logged(&self, pick: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found: Vec<serde_json::Value> = self
+                .lines
+                .lock()
+                .expect("log lines")
+                .iter()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+                .filter(|v| pick(v))
+                .collect();
+            if !found.is_empty() || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
