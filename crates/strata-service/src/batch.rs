@@ -169,13 +169,13 @@ impl RecordService {
             .iter()
             .zip(outcomes)
             .map(|(collection, outcome)| match outcome {
-                WriteOutcome::Created(r) => BatchResult {
+                WriteOutcome::Created(r, holds) => BatchResult {
                     status: 201,
-                    data: Some(self.written_doc(ctx, collection, r.clone())),
+                    data: Some(self.written_doc(ctx, collection, r.clone(), holds.clone())),
                 },
-                WriteOutcome::Updated(r) => BatchResult {
+                WriteOutcome::Updated(r, holds) => BatchResult {
                     status: 200,
-                    data: Some(self.written_doc(ctx, collection, r.clone())),
+                    data: Some(self.written_doc(ctx, collection, r.clone(), holds.clone())),
                 },
                 WriteOutcome::Deleted(_) => BatchResult {
                     status: 204,

@@ -23,19 +23,25 @@ fn fingerprint(sort: &[SortKey], filter: Option<&str>) -> String {
         .collect()
 }
 
-/// The cursor that continues after `last`.
+/// The cursor that continues after `last`, whose fields at `unreadable` its reader may not read: those read as
+/// null, so a cursor never carries a value its reader could not see.
 pub fn encode(
     collection: &Collection,
     sort: &[SortKey],
     filter: Option<&str>,
     last: &Record,
+    unreadable: &[usize],
 ) -> String {
     let values: Vec<serde_json::Value> = sort
         .iter()
         .map(|k| {
-            last.get(collection, &k.field)
-                .unwrap_or(Value::Null)
-                .to_json()
+            let hidden = collection
+                .field_index(&k.field)
+                .is_some_and(|i| unreadable.contains(&i));
+            match last.get(collection, &k.field) {
+                Some(value) if !hidden => value.to_json(),
+                _ => serde_json::Value::Null,
+            }
         })
         .collect();
     let doc = serde_json::json!({"f": fingerprint(sort, filter), "v": values});

@@ -11,6 +11,7 @@ mod error;
 pub mod explain;
 mod filter;
 mod params;
+mod readable;
 mod records;
 mod rules;
 mod writes;

@@ -71,12 +71,6 @@ pub fn parse_sort(
                 "cannot sort by unknown field `{name}`"
             )));
         }
-        // An order would reveal values the field's read rule hides.
-        if !principal.is_admin() && collection.field(name).is_some_and(|f| f.read.is_some()) {
-            return Err(Error::invalid_query(format!(
-                "`{name}` has a read rule and cannot be sorted by"
-            )));
-        }
         if collection
             .field(name)
             .is_some_and(|f| matches!(f.kind, FieldKind::Json { .. }))

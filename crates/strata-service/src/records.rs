@@ -54,8 +54,8 @@ impl RecordService {
             return;
         };
         for outcome in outcomes {
-            let (strata_store::WriteOutcome::Created(r)
-            | strata_store::WriteOutcome::Updated(r)
+            let (strata_store::WriteOutcome::Created(r, _)
+            | strata_store::WriteOutcome::Updated(r, _)
             | strata_store::WriteOutcome::Deleted(r)) = outcome;
             listener(r.id);
         }
@@ -103,10 +103,9 @@ impl RecordService {
             principal,
         )?;
         let filter_src = p.filter.as_deref().filter(|f| !f.trim().is_empty());
-        let mut conditions: Vec<_> = access.condition().into_iter().collect();
-        if let Some(src) = filter_src {
-            conditions.push(filter::parse(&self.schema, &collection, principal, src)?);
-        }
+        let filter = filter_src
+            .map(|src| filter::parse(&self.schema, &collection, principal, src))
+            .transpose()?;
         let after = match &p.cursor {
             Some(_) if offset > 0 => {
                 return Err(Error::invalid_query(
@@ -119,7 +118,8 @@ impl RecordService {
         let query = ListQuery {
             scope: ctx.scope(&self.schema),
             collection: collection.clone(),
-            conditions,
+            conditions: access.condition().into_iter().collect(),
+            filter,
             sort,
             limit,
             after,
@@ -131,15 +131,20 @@ impl RecordService {
             .list(query.clone())
             .await
             .map_err(|e| from_store(e, ctx.anonymous()))?;
-        let next_cursor = match page.records.last() {
-            Some(last) if page.has_more => {
-                Some(cursor::encode(&collection, &query.sort, filter_src, last))
-            }
-            _ => None,
-        };
         let docs = self
             .render(ctx, &collection, page.records, &selection)
             .await?;
+        // The position as the caller reads it: a field hidden from it is null there too (SPEC §14).
+        let next_cursor = match docs.last() {
+            Some(last) if page.has_more => Some(cursor::encode(
+                &collection,
+                &query.sort,
+                filter_src,
+                &last.record,
+                &last.unreadable,
+            )),
+            _ => None,
+        };
         Ok(Page {
             docs,
             next_cursor,
@@ -192,12 +197,13 @@ impl RecordService {
         let expansions = self
             .expand(ctx, collection, &records, &selection.expand)
             .await?;
+        let decided = self.decide_read_rules(ctx, collection, &records).await?;
         let fields: Option<Arc<[String]>> = selection.fields.as_ref().map(|f| f.clone().into());
         Ok(records
             .into_iter()
             .zip(expansions)
             .map(|(record, expand)| Doc {
-                unreadable: self.unreadable(ctx, collection, &record),
+                unreadable: self.unreadable(ctx, collection, &record, &decided),
                 collection: collection.clone(),
                 record,
                 fields: fields.clone(),
@@ -206,45 +212,19 @@ impl RecordService {
             .collect())
     }
 
-    /// A written record as its writer sees it: fields their read rules hide are left out.
+    /// A written record as its writer sees it: fields their read rules hide are left out. `holds` answers the
+    /// write's `reads`, decided in its transaction.
     pub(crate) fn written_doc(
         &self,
         ctx: &Context,
         collection: &Arc<Collection>,
         record: Record,
+        holds: Vec<bool>,
     ) -> Doc {
+        let decided = self.written_decisions(ctx, collection, &record, holds);
         let mut doc = Doc::new(collection.clone(), record);
-        doc.unreadable = self.unreadable(ctx, collection, &doc.record);
+        doc.unreadable = self.unreadable(ctx, collection, &doc.record, &decided);
         doc
-    }
-
-    /// The fields of `record` whose `read` rule does not hold for this caller (SPEC §7). A rule that needs
-    /// other records cannot be decided here, so it hides the field: failing closed.
-    fn unreadable(&self, ctx: &Context, collection: &Collection, record: &Record) -> Vec<usize> {
-        if ctx.principal.is_admin() {
-            return Vec::new();
-        }
-        collection
-            .fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, field)| {
-                let rule = field.read.as_ref()?;
-                let eval_ctx = strata_core::expr::EvalContext {
-                    schema: &self.schema,
-                    collection,
-                    record: Some(record),
-                    data: None,
-                    principal: &ctx.principal,
-                    now: ctx.now,
-                };
-                let readable = matches!(
-                    strata_core::expr::eval(&rule.expr, &eval_ctx),
-                    Ok(strata_core::expr::Tri::True)
-                );
-                (!readable).then_some(i)
-            })
-            .collect()
     }
 
     fn expand<'a>(

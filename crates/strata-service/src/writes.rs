@@ -56,19 +56,20 @@ impl RecordService {
         idempotency: Option<Idempotency>,
     ) -> Result<Written<Doc>, Error> {
         let collection = self.collection(name)?;
-        let render: Render = {
-            let (collection, service, ctx) = (collection.clone(), self.clone(), ctx.clone());
-            Box::new(move |outcomes| match outcomes.first() {
-                Some(WriteOutcome::Created(r)) => {
-                    created_response(&service.written_doc(&ctx, &collection, r.clone()))
-                }
-                _ => IdempotentResponse {
-                    status: 500,
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                },
-            })
-        };
+        let render: Render =
+            {
+                let (collection, service, ctx) = (collection.clone(), self.clone(), ctx.clone());
+                Box::new(move |outcomes| match outcomes.first() {
+                    Some(WriteOutcome::Created(r, holds)) => created_response(
+                        &service.written_doc(&ctx, &collection, r.clone(), holds.clone()),
+                    ),
+                    _ => IdempotentResponse {
+                        status: 500,
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                    },
+                })
+            };
         let build = || Ok(vec![self.insert_op(ctx, &collection, &body)?]);
         Ok(
             match self
@@ -76,8 +77,8 @@ impl RecordService {
                 .await?
             {
                 Written::Fresh(mut outcomes) => match outcomes.pop() {
-                    Some(WriteOutcome::Created(record)) => {
-                        Written::Fresh(self.written_doc(ctx, &collection, record))
+                    Some(WriteOutcome::Created(record, holds)) => {
+                        Written::Fresh(self.written_doc(ctx, &collection, record, holds))
                     }
                     _ => {
                         return Err(Error::internal(anyhow::anyhow!(
@@ -104,7 +105,9 @@ impl RecordService {
         let op = self.update_op(ctx, &collection, id, body, mode, if_match)?;
         let outcome = self.write_one(ctx, op).await?;
         match outcome {
-            WriteOutcome::Updated(record) => Ok(self.written_doc(ctx, &collection, record)),
+            WriteOutcome::Updated(record, holds) => {
+                Ok(self.written_doc(ctx, &collection, record, holds))
+            }
             _ => Err(Error::internal(anyhow::anyhow!(
                 "an update returned no record"
             ))),
@@ -177,6 +180,7 @@ impl RecordService {
             collection: collection.clone(),
             record,
             check,
+            reads: self.store_reads(ctx, collection),
         })
     }
 
@@ -204,6 +208,7 @@ impl RecordService {
             allowed,
             if_match,
             apply,
+            reads: self.store_reads(ctx, collection),
         })
     }
 
@@ -225,6 +230,18 @@ impl RecordService {
             allowed,
             if_match,
         })
+    }
+
+    /// The read rules a write's answer needs the store to decide in its transaction.
+    fn store_reads(
+        &self,
+        ctx: &Context,
+        collection: &Collection,
+    ) -> Vec<Arc<strata_core::expr::Expr>> {
+        self.store_read_rules(ctx, collection)
+            .into_iter()
+            .map(|(_, rule)| rule)
+            .collect()
     }
 
     /// The conditions under which a record is visible to this caller; a record it may not view is a 404.

@@ -10,7 +10,8 @@ use strata_core::{ColType, Record, Value};
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    BatchError, FetchQuery, ListPage, ListQuery, Scope, WriteBatch, WriteOp, WriteOutcome,
+    BatchError, CheckQuery, Checked, FetchQuery, ListPage, ListQuery, Scope, WriteBatch, WriteOp,
+    WriteOutcome,
 };
 use crate::outbox;
 use crate::sql::{Dialect, SqlBuilder, query};
@@ -65,6 +66,46 @@ pub async fn fetch(e: &mut impl Exec, q: &FetchQuery) -> StoreResult<Vec<Record>
         .collect()
 }
 
+pub async fn check(e: &mut impl Exec, q: &CheckQuery) -> StoreResult<Vec<Checked>> {
+    if q.ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = query::checks(e.dialect(), &q.scope, &q.collection, &q.ids, &q.checks)?;
+    let rows = e
+        .fetch(&stmt, &query::check_columns(q.checks.len()))
+        .await?;
+    rows.into_iter().map(checked).collect()
+}
+
+/// A row of [`query::checks`].
+fn checked(row: Vec<Value>) -> StoreResult<Checked> {
+    let mut values = row.into_iter();
+    let (Some(Value::Uuid(id)), Some(Value::Int(version))) = (values.next(), values.next()) else {
+        return Err(anyhow::anyhow!("a check row has malformed system columns").into());
+    };
+    let holds = values.map(|v| v == Value::Int(1)).collect();
+    Ok(Checked { id, version, holds })
+}
+
+/// Which of `reads` hold on the record `id`, inside the write's transaction.
+async fn decide(
+    e: &mut impl Exec,
+    scope: &Scope,
+    collection: &Collection,
+    id: uuid::Uuid,
+    reads: &[Arc<strata_core::expr::Expr>],
+) -> StoreResult<Vec<bool>> {
+    if reads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = query::checks(e.dialect(), scope, collection, &[id], reads)?;
+    let rows = e.fetch(&stmt, &query::check_columns(reads.len())).await?;
+    match rows.into_iter().next() {
+        Some(row) => Ok(checked(row)?.holds),
+        None => Err(anyhow::anyhow!("a written record vanished in its own transaction").into()),
+    }
+}
+
 /// Apply every op of a batch in order, with its outbox event, inside the caller's transaction. On error the caller
 /// rolls back.
 pub async fn apply_batch(
@@ -83,13 +124,13 @@ pub async fn apply_batch(
             .await
             .map_err(|error| BatchError { index, error })?;
         let (event, outcome) = match applied {
-            Applied::Created(r) => (
+            Applied::Created(r, holds) => (
                 outbox::event(&collection, "created", &r, None, &meta),
-                WriteOutcome::Created(r),
+                WriteOutcome::Created(r, holds),
             ),
-            Applied::Updated(previous, r) => (
+            Applied::Updated(previous, r, holds) => (
                 outbox::event(&collection, "updated", &r, Some(&previous), &meta),
-                WriteOutcome::Updated(r),
+                WriteOutcome::Updated(r, holds),
             ),
             Applied::Deleted(r) => (
                 outbox::event(&collection, "deleted", &r, Some(&r), &meta),
@@ -111,10 +152,10 @@ pub async fn apply_batch(
     Ok(outcomes)
 }
 
-/// What one op did, with the previous record of an update for its event.
+/// What one op did, with the previous record of an update for its event and which of its `reads` hold.
 enum Applied {
-    Created(Record),
-    Updated(Record, Record),
+    Created(Record, Vec<bool>),
+    Updated(Record, Record, Vec<bool>),
     Deleted(Record),
 }
 
@@ -129,6 +170,7 @@ async fn apply(
             collection,
             record,
             check,
+            reads,
         } => {
             check_relations(e, scope, &collection, &record, None).await?;
             e.execute(&query::insert(dialect, &collection, &record))
@@ -146,7 +188,8 @@ async fn apply(
                     return Err(StoreError::Forbidden);
                 }
             }
-            Ok((collection, Applied::Created(record)))
+            let holds = decide(e, scope, &collection, record.id, &reads).await?;
+            Ok((collection, Applied::Created(record, holds)))
         }
         WriteOp::Update {
             collection,
@@ -155,6 +198,7 @@ async fn apply(
             allowed,
             if_match,
             apply,
+            reads,
         } => {
             let current = load(e, scope, &collection, id, &visible).await?;
             if if_match.is_some_and(|v| v != current.version) {
@@ -181,7 +225,8 @@ async fn apply(
             {
                 return Err(StoreError::VersionMismatch);
             }
-            Ok((collection, Applied::Updated(current, next)))
+            let holds = decide(e, scope, &collection, id, &reads).await?;
+            Ok((collection, Applied::Updated(current, next, holds)))
         }
         WriteOp::Delete {
             collection,

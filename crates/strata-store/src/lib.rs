@@ -47,6 +47,9 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Records by id that satisfy the query's conditions, in no particular order.
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>>;
 
+    /// Which of the query's checks hold on each of its records that still exists, with the version it is at.
+    async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>>;
+
     /// Apply a batch of writes in one transaction: all or nothing. A `2xx` may be answered once this returns:
     /// the batch is on stable storage.
     async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError>;
@@ -89,6 +92,7 @@ pub trait RecordStore: Send + Sync + 'static {
             principal: &scope.principal,
             data: None,
             now: scope.now,
+            reading: sql::filter::Reading::Stored,
         };
         sql::filter::compile(condition, &filter_scope, &mut b)
             .map_err(|e| anyhow::anyhow!("a checked expression failed to compile: {e}"))?;

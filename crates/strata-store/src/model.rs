@@ -29,8 +29,11 @@ pub struct SortKey {
 pub struct ListQuery {
     pub scope: Scope,
     pub collection: Arc<Collection>,
-    /// Conditions that must all be true (the caller's filter, the list rule).
+    /// Rules that must all be true (the list rule): they see every row's stored values.
     pub conditions: Vec<Arc<Expr>>,
+    /// The caller's own filter, which must be true too. It, the sort and the keyset position read each field as
+    /// the caller may read it, and each relation step only where the caller may view the record (SPEC §14).
+    pub filter: Option<Arc<Expr>>,
     /// The order; the last key is always `id`.
     pub sort: Vec<SortKey>,
     pub limit: u32,
@@ -57,6 +60,23 @@ pub struct FetchQuery {
     pub conditions: Vec<Arc<Expr>>,
 }
 
+/// Rules to decide in SQL on records already read: the read rules that follow relations (SPEC §7).
+#[derive(Debug, Clone)]
+pub struct CheckQuery {
+    pub scope: Scope,
+    pub collection: Arc<Collection>,
+    pub ids: Vec<Uuid>,
+    pub checks: Vec<Arc<Expr>>,
+}
+
+/// Which of a [`CheckQuery`]'s checks hold on one record, as it stands at `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub id: Uuid,
+    pub version: i64,
+    pub holds: Vec<bool>,
+}
+
 /// Builds the new field values of an updated record from the stored one, inside the write's transaction; an
 /// error rolls the batch back and reaches the client as it is.
 pub type UpdateFn = Box<dyn FnOnce(&Record) -> Result<Vec<Value>, strata_core::Error> + Send>;
@@ -68,6 +88,9 @@ pub enum WriteOp {
         record: Record,
         /// Checked on the inserted row, inside the transaction (a create rule that needs other records).
         check: Option<Arc<Expr>>,
+        /// Decided on the inserted row, inside the transaction; the outcome says which hold (read rules that
+        /// follow relations, for the answer).
+        reads: Vec<Arc<Expr>>,
     },
     Update {
         collection: Arc<Collection>,
@@ -78,6 +101,8 @@ pub enum WriteOp {
         allowed: Option<Arc<Expr>>,
         if_match: Option<i64>,
         apply: UpdateFn,
+        /// Decided on the updated row, inside the transaction, as for an insert.
+        reads: Vec<Arc<Expr>>,
     },
     Delete {
         collection: Arc<Collection>,
@@ -105,11 +130,12 @@ impl std::fmt::Debug for WriteOp {
     }
 }
 
-/// What a write did; deletes return the record as it was.
+/// What a write did; deletes return the record as it was. Inserts and updates also say which of their op's
+/// `reads` hold on the written record, in order.
 #[derive(Debug, Clone)]
 pub enum WriteOutcome {
-    Created(Record),
-    Updated(Record),
+    Created(Record, Vec<bool>),
+    Updated(Record, Vec<bool>),
     Deleted(Record),
 }
 

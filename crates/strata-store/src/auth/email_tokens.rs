@@ -324,6 +324,7 @@ async fn mark_verified(
             allowed: None,
             if_match: None,
             apply,
+            reads: Vec::new(),
         }],
         meta,
         idempotency: None,

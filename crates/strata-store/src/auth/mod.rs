@@ -191,6 +191,7 @@ pub async fn apply(e: &mut impl Exec, op: AuthOp) -> StoreResult<AuthReply> {
                     collection: users,
                     record,
                     check: None,
+                    reads: Vec::new(),
                 }],
                 meta,
                 idempotency: None,

@@ -287,6 +287,7 @@ async fn sign_in(
                     collection: users,
                     record: new_user.clone(),
                     check: None,
+                    reads: Vec::new(),
                 }],
                 meta,
                 idempotency: None,

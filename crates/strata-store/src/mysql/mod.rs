@@ -249,6 +249,18 @@ impl RecordStore for MysqlStore {
         .await
     }
 
+    async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
+        ops::check(
+            &mut MysqlExec {
+                conn: &mut conn,
+                unique: &self.unique,
+            },
+            &query,
+        )
+        .await
+    }
+
     async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
         let last = batch.ops.len().saturating_sub(1);
         let failed = |error| BatchError { index: last, error };

@@ -129,6 +129,11 @@ impl RecordStore for PostgresStore {
         ops::fetch(&mut PgExec { conn: &mut conn }, &query).await
     }
 
+    async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {
+        let mut conn = self.pool.acquire().await.map_err(map_error)?;
+        ops::check(&mut PgExec { conn: &mut conn }, &query).await
+    }
+
     async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
         let last = batch.ops.len().saturating_sub(1);
         let failed = |error| BatchError { index: last, error };

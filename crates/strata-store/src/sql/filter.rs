@@ -8,12 +8,19 @@
 //!
 //! Relation paths are scalar subqueries, back-relations `EXISTS` chains, `~` a case-folded regular expression
 //! (SPEC §14) and `?=` on json a containment test; see the submodules.
+//!
+//! Rules see every row's stored values. A caller's own filter, sort or cursor ([`Reading::AsCaller`]) sees only
+//! what the caller may read (SPEC §14): for a non-admin, a field whose `read` rule fails on a row reads as null
+//! there (`CASE WHEN <read rule> THEN column END`), and each relation step reaches only records the caller may
+//! view (the target collection's view condition joins the step's subquery), so it reads as null elsewhere. The
+//! read and view rules compiled for that are rules again: they see stored values.
 
 mod coerce;
 mod json;
 mod numeric;
 mod path;
 mod sqlite;
+mod visibility;
 
 #[cfg(test)]
 mod differential;
@@ -34,6 +41,16 @@ use strata_core::{ColType, Principal, Record, Value};
 use super::{Dialect, SqlBuilder};
 use coerce::{Bound, bind};
 pub use sqlite::register_sqlite_functions;
+use visibility::masking_rule;
+
+/// Whose expression is compiled, which decides what its field reads see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// A rule: every row's stored values, whoever asks (SPEC §7).
+    Stored,
+    /// The caller's own filter, sort or cursor: for a non-admin, values as the caller may read them (SPEC §14).
+    AsCaller,
+}
 
 /// What a condition is compiled against.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +66,8 @@ pub struct FilterScope<'a> {
     pub data: Option<&'a Record>,
     /// `@now`.
     pub now: DateTime<Utc>,
+    /// Whether the expression is a rule or the caller's own.
+    pub reading: Reading,
 }
 
 /// Append `expr`, a checked condition, to `out` as a boolean SQL expression over `scope.alias`. Errors only for
@@ -58,12 +77,27 @@ pub fn compile(
     scope: &FilterScope<'_>,
     out: &mut SqlBuilder,
 ) -> Result<(), ExprError> {
-    Compiler {
-        scope,
-        out,
-        aliases: 0,
+    Compiler::new(scope, out).condition(expr)
+}
+
+/// Append the field or system field `name` of `scope.alias` as the scope's reader reads it: a sort key or a
+/// cursor position. For a caller that may not read it on a row, it is null there.
+pub fn field_value(
+    name: &str,
+    scope: &FilterScope<'_>,
+    out: &mut SqlBuilder,
+) -> Result<(), ExprError> {
+    if masking_rule(scope.collection, name, masks(scope)).is_none() {
+        // The common case, without the compiler's bookkeeping.
+        out.column(scope.alias, name);
+        return Ok(());
     }
-    .condition(expr)
+    Compiler::new(scope, out).read_column(scope.collection, scope.alias, name)
+}
+
+/// Whether a scope's field reads and relation steps see only what its caller may read and view.
+fn masks(scope: &FilterScope<'_>) -> bool {
+    scope.reading == Reading::AsCaller && !scope.principal.is_admin()
 }
 
 struct Compiler<'s, 'o> {
@@ -71,6 +105,25 @@ struct Compiler<'s, 'o> {
     out: &'o mut SqlBuilder,
     /// How many subquery aliases were handed out.
     aliases: usize,
+    /// The collection bare names read, and its table's alias: the scope's, or a related record's while a rule of
+    /// its collection is compiled for a relation step.
+    collection: &'s Collection,
+    alias: String,
+    /// Whether field reads and relation steps see only what the caller may read and view.
+    masked: bool,
+}
+
+impl<'s, 'o> Compiler<'s, 'o> {
+    fn new(scope: &'o FilterScope<'s>, out: &'o mut SqlBuilder) -> Self {
+        Compiler {
+            scope,
+            out,
+            aliases: 0,
+            collection: scope.collection,
+            alias: scope.alias.to_owned(),
+            masked: masks(scope),
+        }
+    }
 }
 
 impl<'s> Compiler<'s, '_> {
@@ -78,7 +131,7 @@ impl<'s> Compiler<'s, '_> {
         let scope = self.scope;
         EvalContext {
             schema: scope.schema,
-            collection: scope.collection,
+            collection: self.collection,
             record: None,
             data: scope.data,
             principal: scope.principal,
@@ -109,13 +162,9 @@ impl<'s> Compiler<'s, '_> {
 
     fn resolve(&self, expr: &Expr) -> Result<ResolvedPath<'s>, ExprError> {
         match expr {
-            Expr::Field { path, position } => resolve_path(
-                self.scope.schema,
-                self.scope.collection,
-                path,
-                *position,
-                true,
-            ),
+            Expr::Field { path, position } => {
+                resolve_path(self.scope.schema, self.collection, path, *position, true)
+            }
             other => Err(ExprError::new(
                 other.position().unwrap_or(0),
                 "expected a field",
@@ -368,8 +417,9 @@ impl<'s> Compiler<'s, '_> {
         }
         let path = self.resolve(left)?;
         if path.many {
-            let alias = self.scope.alias.to_owned();
-            self.any_path(&path.steps, &alias, path.column, path.ty, &needle, position)
+            let alias = self.alias.clone();
+            let collection = self.collection;
+            self.any_path(&path.steps, collection, &alias, &path, &needle, position)
         } else if path.ty == ColType::Json {
             self.json_contains(&path, &needle, position)
         } else {

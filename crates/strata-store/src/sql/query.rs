@@ -7,10 +7,10 @@ use strata_core::schema::Collection;
 use strata_core::{ColType, Record, Value};
 use uuid::Uuid;
 
-use super::filter::{self, FilterScope};
+use super::filter::{self, FilterScope, Reading};
 use super::{Dialect, SqlBuilder};
 use crate::StoreError;
-use crate::model::{ListQuery, Scope, SortKey};
+use crate::model::{ListQuery, Scope};
 
 /// The alias of the collection's table in every statement.
 pub const ALIAS: &str = "t";
@@ -91,7 +91,7 @@ pub(crate) fn select_columns(b: &mut SqlBuilder, collection: &Collection) {
     }
 }
 
-/// Append ` AND (c1) AND (c2)…`, each condition compiled for this scope.
+/// Append ` AND (c1) AND (c2)…`, each condition a rule compiled for this scope.
 pub fn push_conditions(
     b: &mut SqlBuilder,
     scope: &Scope,
@@ -100,31 +100,62 @@ pub fn push_conditions(
     data: Option<&Record>,
 ) -> Result<(), StoreError> {
     for condition in conditions {
-        filter_one(b, scope, collection, condition, data)?;
+        push_condition(b, scope, collection, condition, data, Reading::Stored)?;
     }
     Ok(())
 }
 
-fn filter_one(
-    b: &mut SqlBuilder,
-    scope: &Scope,
-    collection: &Collection,
-    rule: &Expr,
-    data: Option<&Record>,
-) -> Result<(), StoreError> {
-    let filter_scope = FilterScope {
+/// What expressions of `collection`'s table are compiled against.
+fn filter_scope<'a>(
+    scope: &'a Scope,
+    collection: &'a Collection,
+    data: Option<&'a Record>,
+    reading: Reading,
+) -> FilterScope<'a> {
+    FilterScope {
         schema: &scope.schema,
         collection,
         alias: ALIAS,
         principal: &scope.principal,
         data,
         now: scope.now,
-    };
+        reading,
+    }
+}
+
+/// Append ` AND (expr)`.
+fn push_condition(
+    b: &mut SqlBuilder,
+    scope: &Scope,
+    collection: &Collection,
+    expr: &Expr,
+    data: Option<&Record>,
+    reading: Reading,
+) -> Result<(), StoreError> {
+    let filter_scope = filter_scope(scope, collection, data, reading);
     b.push(" AND (");
-    filter::compile(rule, &filter_scope, b)
-        .map_err(|e| anyhow::anyhow!("a checked expression failed to compile: {e}"))?;
+    filter::compile(expr, &filter_scope, b).map_err(compile_failed)?;
     b.push(")");
     Ok(())
+}
+
+fn compile_failed(e: strata_core::expr::ExprError) -> StoreError {
+    anyhow::anyhow!("a checked expression failed to compile: {e}").into()
+}
+
+/// The rules of a list, then the caller's own filter, which sees only what the caller may read (SPEC §14).
+fn push_list_conditions(b: &mut SqlBuilder, q: &ListQuery) -> Result<(), StoreError> {
+    push_conditions(b, &q.scope, &q.collection, &q.conditions, None)?;
+    if let Some(filter) = &q.filter {
+        push_condition(b, &q.scope, &q.collection, filter, None, Reading::AsCaller)?;
+    }
+    Ok(())
+}
+
+/// A sort key as the caller reads it: null on rows where its read rule hides it (SPEC §14).
+fn sort_key(b: &mut SqlBuilder, q: &ListQuery, field: &str) -> Result<(), StoreError> {
+    let filter_scope = filter_scope(&q.scope, &q.collection, None, Reading::AsCaller);
+    filter::field_value(field, &filter_scope, b).map_err(compile_failed)
 }
 
 /// `SELECT … WHERE id = ? AND conditions`, locking the row for the write that follows.
@@ -165,7 +196,7 @@ pub fn rule_holds(
         .column(ALIAS, "id")
         .push(" = ")
         .param(Value::Uuid(id), ColType::Uuid);
-    filter_one(&mut b, scope, collection, rule, data)?;
+    push_condition(&mut b, scope, collection, rule, data, Reading::Stored)?;
     Ok(b)
 }
 
@@ -179,6 +210,38 @@ pub fn fetch_by_ids(
 ) -> Result<SqlBuilder, StoreError> {
     let mut b = SqlBuilder::new(dialect);
     select_record(&mut b, collection);
+    where_id_in(&mut b, ids);
+    push_conditions(&mut b, scope, collection, conditions, None)?;
+    Ok(b)
+}
+
+/// `SELECT id, version, CASE WHEN (c1) THEN 1 ELSE 0 END, … WHERE id IN (…)`: which of `checks`, rules of the
+/// collection (read rules that follow relations), hold on each of these records as they stand now.
+pub fn checks(
+    dialect: Dialect,
+    scope: &Scope,
+    collection: &Collection,
+    ids: &[Uuid],
+    checks: &[Arc<Expr>],
+) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("SELECT ")
+        .column(ALIAS, "id")
+        .push(", ")
+        .column(ALIAS, "version");
+    let filter_scope = filter_scope(scope, collection, None, Reading::Stored);
+    for check in checks {
+        b.push(", CASE WHEN (");
+        filter::compile(check, &filter_scope, &mut b).map_err(compile_failed)?;
+        b.push(") THEN 1 ELSE 0 END");
+    }
+    from(&mut b, collection);
+    where_id_in(&mut b, ids);
+    Ok(b)
+}
+
+/// ` WHERE t.id IN (…)`
+fn where_id_in(b: &mut SqlBuilder, ids: &[Uuid]) {
     b.push(" WHERE ").column(ALIAS, "id").push(" IN (");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
@@ -187,8 +250,13 @@ pub fn fetch_by_ids(
         b.param(Value::Uuid(*id), ColType::Uuid);
     }
     b.push(")");
-    push_conditions(&mut b, scope, collection, conditions, None)?;
-    Ok(b)
+}
+
+/// The column types of a [`checks`] row.
+pub fn check_columns(checks: usize) -> Vec<ColType> {
+    let mut cols = vec![ColType::Uuid, ColType::Int];
+    cols.extend(std::iter::repeat_n(ColType::Int, checks));
+    cols
 }
 
 /// One page: conditions, keyset position, order, `limit + 1` rows to tell whether more follow.
@@ -196,10 +264,10 @@ pub fn list(dialect: Dialect, q: &ListQuery) -> Result<SqlBuilder, StoreError> {
     let mut b = SqlBuilder::new(dialect);
     select_record(&mut b, &q.collection);
     b.push(" WHERE 1=1");
-    push_conditions(&mut b, &q.scope, &q.collection, &q.conditions, None)?;
+    push_list_conditions(&mut b, q)?;
     if let Some(after) = &q.after {
         b.push(" AND (");
-        push_keyset(&mut b, &q.collection, &q.sort, after);
+        push_keyset(&mut b, q, after)?;
         b.push(")");
     }
     b.push(" ORDER BY ");
@@ -207,7 +275,7 @@ pub fn list(dialect: Dialect, q: &ListQuery) -> Result<SqlBuilder, StoreError> {
         if i > 0 {
             b.push(", ");
         }
-        b.column(ALIAS, &key.field);
+        sort_key(&mut b, q, &key.field)?;
         // NULLs first ascending and last descending (SPEC §14): the default of SQLite and MySQL. PostgreSQL
         // needs it said, but only for columns that can hold NULL: said of a NOT NULL column it would stop an
         // index from serving the order.
@@ -237,7 +305,7 @@ pub fn count(dialect: Dialect, q: &ListQuery) -> Result<SqlBuilder, StoreError> 
         .push(" ")
         .ident(ALIAS)
         .push(" WHERE 1=1");
-    push_conditions(&mut b, &q.scope, &q.collection, &q.conditions, None)?;
+    push_list_conditions(&mut b, q)?;
     Ok(b)
 }
 
@@ -246,10 +314,12 @@ fn nullable(field: &str) -> bool {
     !strata_core::schema::SYSTEM_FIELDS.contains(&field)
 }
 
-/// The rows strictly after `after` in the order of `sort`, NULLs first ascending and last descending. Over
-/// NOT NULL keys in one direction (the default `created_at, id`) that is a row comparison an index serves
-/// directly, `(k1, k2) > (v1, v2)`; otherwise `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR …` with NULLs placed.
-fn push_keyset(b: &mut SqlBuilder, collection: &Collection, sort: &[SortKey], after: &[Value]) {
+/// The rows strictly after `after` in the order of `q.sort`, NULLs first ascending and last descending, each key
+/// read as the caller reads it. Over NOT NULL keys in one direction (the default `created_at, id`) that is a
+/// row comparison an index serves directly, `(k1, k2) > (v1, v2)`; otherwise `(k1 > v1) OR (k1 = v1 AND k2 >
+/// v2) OR …` with NULLs placed.
+fn push_keyset(b: &mut SqlBuilder, q: &ListQuery, after: &[Value]) -> Result<(), StoreError> {
+    let (collection, sort) = (&q.collection, &q.sort);
     let one_way = sort.iter().all(|k| k.descending == sort[0].descending);
     if one_way && sort.iter().all(|k| !nullable(&k.field)) && after.iter().all(|v| !v.is_null()) {
         b.push("(");
@@ -264,7 +334,7 @@ fn push_keyset(b: &mut SqlBuilder, collection: &Collection, sort: &[SortKey], af
                 .param(value.clone(), ty);
         }
         b.push(")");
-        return;
+        return Ok(());
     }
     for i in 0..sort.len() {
         if i > 0 {
@@ -273,7 +343,7 @@ fn push_keyset(b: &mut SqlBuilder, collection: &Collection, sort: &[SortKey], af
         b.push("(");
         for (key, value) in sort.iter().zip(after).take(i) {
             let ty = column_type(collection, &key.field).unwrap_or(ColType::Text);
-            b.column(ALIAS, &key.field);
+            sort_key(b, q, &key.field)?;
             if value.is_null() {
                 b.push(" IS NULL AND ");
             } else {
@@ -285,24 +355,33 @@ fn push_keyset(b: &mut SqlBuilder, collection: &Collection, sort: &[SortKey], af
         let value = after.get(i).cloned().unwrap_or(Value::Null);
         match (key.descending, value.is_null()) {
             // Ascending, after NULL: every non-null value.
-            (false, true) => b.column(ALIAS, &key.field).push(" IS NOT NULL"),
-            (false, false) => b.column(ALIAS, &key.field).push(" > ").param(value, ty),
-            // Descending, NULLs last: nothing sorts after NULL but NULL itself (a tie, handled by later keys).
-            (true, true) => b.push("1=0"),
-            (true, false) if !nullable(&key.field) => {
-                b.column(ALIAS, &key.field).push(" < ").param(value, ty)
+            (false, true) => {
+                sort_key(b, q, &key.field)?;
+                b.push(" IS NOT NULL");
             }
-            (true, false) => b
-                .push("(")
-                .column(ALIAS, &key.field)
-                .push(" < ")
-                .param(value, ty)
-                .push(" OR ")
-                .column(ALIAS, &key.field)
-                .push(" IS NULL)"),
-        };
+            (false, false) => {
+                sort_key(b, q, &key.field)?;
+                b.push(" > ").param(value, ty);
+            }
+            // Descending, NULLs last: nothing sorts after NULL but NULL itself (a tie, handled by later keys).
+            (true, true) => {
+                b.push("1=0");
+            }
+            (true, false) if !nullable(&key.field) => {
+                sort_key(b, q, &key.field)?;
+                b.push(" < ").param(value, ty);
+            }
+            (true, false) => {
+                b.push("(");
+                sort_key(b, q, &key.field)?;
+                b.push(" < ").param(value, ty).push(" OR ");
+                sort_key(b, q, &key.field)?;
+                b.push(" IS NULL)");
+            }
+        }
         b.push(")");
     }
+    Ok(())
 }
 
 fn record_params(collection: &Collection, record: &Record) -> Vec<(String, Value, ColType)> {

@@ -259,6 +259,11 @@ impl RecordStore for SqliteStore {
             .await
     }
 
+    async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {
+        self.read(move |conn| run(ops::check(&mut SqliteExec { conn }, &query)))
+            .await
+    }
+
     async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
         let last = batch.ops.len().saturating_sub(1);
         SqliteStore::write(self, move |conn| {

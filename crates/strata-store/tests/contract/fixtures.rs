@@ -114,6 +114,7 @@ pub fn insert_op(c: &Arc<Collection>, record: &Record) -> WriteOp {
         collection: c.clone(),
         record: record.clone(),
         check: None,
+        reads: Vec::new(),
     }
 }
 
@@ -158,6 +159,7 @@ pub fn update_op(
         allowed: None,
         if_match,
         apply,
+        reads: Vec::new(),
     }
 }
 
@@ -218,6 +220,7 @@ pub fn list_query(
         scope: scope.clone(),
         collection: c.clone(),
         conditions: vec![],
+        filter: None,
         sort: sort
             .iter()
             .map(|(f, d)| SortKey {

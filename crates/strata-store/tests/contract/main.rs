@@ -10,6 +10,7 @@ mod record_stories;
 mod rule_stories;
 mod schema_stories;
 mod sessions;
+mod visibility_stories;
 mod write_stories;
 
 /// One test per story and backend: `sqlite::story`, `postgres::story`, `mysql::story`.
@@ -53,4 +54,6 @@ stories!(
     filter_stories::filters_select_what_the_evaluator_accepts,
     rule_stories::rules_checked_in_a_write_refuse_it_whole,
     idempotency_stories::idempotency_keys_go_from_claimed_to_done,
+    visibility_stories::a_callers_filter_sort_and_cursor_read_hidden_values_as_null,
+    visibility_stories::read_rules_that_follow_relations_are_decided_in_sql,
 );

@@ -31,6 +31,7 @@ pub async fn rules_checked_in_a_write_refuse_it_whole(store: &dyn RecordStore, _
         collection: posts.clone(),
         record: r.clone(),
         check: Some(rule("@data.views > 0 || views > 0", Action::Create)),
+        reads: Vec::new(),
     };
     let e = error(
         write(
@@ -59,6 +60,7 @@ pub async fn rules_checked_in_a_write_refuse_it_whole(store: &dyn RecordStore, _
         allowed: None,
         if_match: None,
         apply: Box::new(|r: &Record| Ok(r.values.clone())),
+        reads: Vec::new(),
     };
     let e = error(write(store, &scope, vec![hidden]).await);
     assert!(
@@ -77,6 +79,7 @@ pub async fn rules_checked_in_a_write_refuse_it_whole(store: &dyn RecordStore, _
         )),
         if_match: None,
         apply: Box::new(|r: &Record| Ok(r.values.clone())),
+        reads: Vec::new(),
     };
     let e = error(write(store, &scope, vec![refused]).await);
     assert!(matches!(e.error, StoreError::Forbidden), "{:?}", e.error);

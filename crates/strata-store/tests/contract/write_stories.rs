@@ -82,7 +82,7 @@ pub async fn an_update_checks_the_version_it_was_asked_for(store: &dyn RecordSto
     let outcomes = write(store, &scope, vec![fresh])
         .await
         .expect("the matching version updates");
-    let [WriteOutcome::Updated(updated)] = outcomes.as_slice() else {
+    let [WriteOutcome::Updated(updated, _)] = outcomes.as_slice() else {
         panic!("{outcomes:?}")
     };
     assert_eq!(updated.version, 2);

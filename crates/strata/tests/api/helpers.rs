@@ -298,6 +298,40 @@ macro_rules! on_backends {
     };
 }
 
+/// Like [`on_backends!`], with the server serving `SCHEMA`, a constant in scope where the macro is used:
+/// `on_backends_with!(SCHEMA; name)`.
+#[macro_export]
+macro_rules! on_backends_with {
+    ($schema:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::helpers::{Backend, spawn_app_with};
+
+                async fn run(backend: Backend) {
+                    if let Some(app) = spawn_app_with(backend, super::$schema).await {
+                        super::$name(app).await;
+                    }
+                }
+
+                #[tokio::test]
+                async fn sqlite() {
+                    run(Backend::Sqlite).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    run(Backend::Postgres).await
+                }
+
+                #[tokio::test]
+                async fn mysql() {
+                    run(Backend::Mysql).await
+                }
+            }
+        )*
+    };
+}
+
 /// `name::sqlite`, `name::postgres`, `name::mysql` from `async fn name(backend: Backend)`, for tests that start
 /// their own server (an SMTP sink, an OpenID Provider).
 #[macro_export]

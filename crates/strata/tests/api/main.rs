@@ -26,6 +26,7 @@ mod oauth_fake;
 mod outbox;
 mod password_change;
 mod records;
+mod relation_read_rules;
 mod sessions;
 mod token_endpoint;
 mod tokens;

@@ -117,6 +117,17 @@ pub(super) fn sql_results(
     principal: &Principal,
     schema: &Schema,
 ) -> Vec<(String, Tri)> {
+    sql_results_as(conn, expr, principal, schema, Reading::Stored)
+}
+
+/// [`sql_results`] for a rule (`Reading::Stored`) or a caller's own filter (`Reading::AsCaller`).
+pub(super) fn sql_results_as(
+    conn: &Connection,
+    expr: &Expr,
+    principal: &Principal,
+    schema: &Schema,
+    reading: Reading,
+) -> Vec<(String, Tri)> {
     let posts = schema.collection("posts").expect("posts");
     let scope = FilterScope {
         schema,
@@ -125,6 +136,7 @@ pub(super) fn sql_results(
         principal,
         data: None,
         now: now(),
+        reading,
     };
     let mut out = SqlBuilder::new(Dialect::Sqlite);
     out.push(r#"SELECT "t"."id", ("#);
@@ -144,27 +156,56 @@ pub(super) fn sql_results(
         .collect()
 }
 
+/// What a condition on the post `row` is evaluated against.
+fn row_context<'a>(
+    schema: &'a Schema,
+    principal: &'a Principal,
+    row: &'a Record,
+) -> EvalContext<'a> {
+    EvalContext {
+        schema,
+        collection: schema.collection("posts").expect("posts"),
+        record: Some(row),
+        data: None,
+        principal,
+        now: now(),
+    }
+}
+
 pub(super) fn eval_results(
     expr: &Expr,
     rows: &[Record],
     principal: &Principal,
     schema: &Schema,
 ) -> Vec<(String, Tri)> {
-    let posts = schema.collection("posts").expect("posts");
     rows.iter()
         .map(|row| {
-            let ctx = EvalContext {
-                schema,
-                collection: posts,
-                record: Some(row),
-                data: None,
-                principal,
-                now: now(),
-            };
+            let ctx = row_context(schema, principal, row);
             (
                 row.id.hyphenated().to_string(),
                 eval(expr, &ctx).expect("evaluable in memory"),
             )
+        })
+        .collect()
+}
+
+/// The rows as `principal` reads them: a field whose read rule is not true on a row is null there.
+pub(super) fn as_read_by(rows: &[Record], principal: &Principal, schema: &Schema) -> Vec<Record> {
+    let posts = schema.collection("posts").expect("posts");
+    rows.iter()
+        .map(|row| {
+            let ctx = row_context(schema, principal, row);
+            let mut read = row.clone();
+            for (field, value) in posts.fields.iter().zip(read.values.iter_mut()) {
+                let readable = field
+                    .read
+                    .as_ref()
+                    .is_none_or(|rule| eval(&rule.expr, &ctx) == Ok(Tri::True));
+                if !readable {
+                    *value = Value::Null;
+                }
+            }
+            read
         })
         .collect()
 }
@@ -274,16 +315,72 @@ fn compiled_sql_and_eval_agree_on_every_row() {
 }
 
 #[test]
+fn a_callers_filter_sees_each_row_as_the_caller_reads_it() {
+    let schema = schema();
+    let rows = posts();
+    let conn = database(&rows);
+    let mut masked_somewhere = false;
+    for principal in [user(), Principal::anonymous()] {
+        let read = as_read_by(&rows, &principal, &schema);
+        for src in EXPRESSIONS {
+            let expr = checked(src, &schema).unwrap_or_else(|e| panic!("{src}: {e}"));
+            let sql = sql_results_as(&conn, &expr, &principal, &schema, Reading::AsCaller);
+            assert_eq!(
+                sql,
+                eval_results(&expr, &read, &principal, &schema),
+                "{src} as {:?}",
+                principal.kind
+            );
+            masked_somewhere |= sql != eval_results(&expr, &rows, &principal, &schema);
+        }
+    }
+    assert!(masked_somewhere, "some filter must see a hidden value");
+}
+
+/// The rows (by number) where `src` is true.
+fn matching(
+    conn: &Connection,
+    schema: &Schema,
+    src: &str,
+    principal: &Principal,
+    reading: Reading,
+) -> Vec<u128> {
+    let expr = checked(src, schema).unwrap_or_else(|e| panic!("{src}: {e}"));
+    sql_results_as(conn, &expr, principal, schema, reading)
+        .into_iter()
+        .filter(|(_, t)| *t == Tri::True)
+        .filter_map(|(id, _)| Uuid::try_parse(&id).ok().map(|u| u.as_u128()))
+        .collect()
+}
+
+#[test]
+fn a_callers_relation_steps_read_null_where_it_may_not_view() {
+    let schema = schema();
+    let conn = database(&posts());
+    let matching = |src: &str, principal: &Principal| {
+        matching(&conn, &schema, src, principal, Reading::AsCaller)
+    };
+    // Users may view only themselves: Bob (the caller) reaches his own record, never Ann's.
+    assert_eq!(matching("author.name = 'Bob'", &user()), [1, 5]);
+    assert_eq!(matching("author.name ~ 'AN'", &user()), [0u128; 0]);
+    assert_eq!(matching("author.name = null", &user()), [2, 3, 4, 6, 7]);
+    assert_eq!(
+        matching("author.name = null", &Principal::anonymous()),
+        [1, 2, 3, 4, 5, 6, 7]
+    );
+    // Comments are visible to their authors; the one comment is Bob's.
+    assert_eq!(
+        matching("comments_via_post.author ?= @auth.id", &user()),
+        [2]
+    );
+}
+
+#[test]
 fn relation_paths_read_other_tables() {
     let schema = schema();
     let conn = database(&posts());
-    let matching = |src: &str, principal: &Principal| -> Vec<u128> {
-        let expr = checked(src, &schema).unwrap_or_else(|e| panic!("{src}: {e}"));
-        sql_results(&conn, &expr, principal, &schema)
-            .into_iter()
-            .filter(|(_, t)| *t == Tri::True)
-            .filter_map(|(id, _)| Uuid::try_parse(&id).ok().map(|u| u.as_u128()))
-            .collect()
+    let matching = |src: &str, principal: &Principal| {
+        matching(&conn, &schema, src, principal, Reading::Stored)
     };
     assert_eq!(matching("author.name = 'Bob'", &user()), [1, 5]);
     assert_eq!(matching("author.name ~ 'AN'", &user()), [3]);

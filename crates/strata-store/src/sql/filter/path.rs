@@ -1,8 +1,11 @@
 //! Relation paths in SQL: a path through forward relations is a chain of scalar subqueries, null where a
-//! relation is null; a path through a back-relation, usable only with `?=`, is a chain of `EXISTS`.
+//! relation is null; a path through a back-relation, usable only with `?=`, is a chain of `EXISTS`. In a
+//! caller's own expression each column is read as the caller may read it and each step joins the view
+//! condition of the collection it reaches (see `visibility.rs`).
 
+use strata_core::Value;
 use strata_core::expr::{CompareOp, ExprError, ResolvedPath, Step};
-use strata_core::{ColType, Value};
+use strata_core::schema::Collection;
 
 use super::Compiler;
 use super::coerce::{Bound, bind};
@@ -11,19 +14,21 @@ impl<'s> Compiler<'s, '_> {
     /// The value a non-list path reads: `t.title`, or for `author.team.name`
     /// `(SELECT (SELECT r2.name FROM teams r2 WHERE r2.id = r1.team) FROM users r1 WHERE r1.id = t.author)`.
     pub(super) fn value_path(&mut self, path: &ResolvedPath<'s>) -> Result<(), ExprError> {
-        let alias = self.scope.alias.to_owned();
-        self.scalar_steps(&path.steps, &alias, path.column)
+        let alias = self.alias.clone();
+        let collection = self.collection;
+        self.scalar_steps(&path.steps, collection, &alias, path.column)
     }
 
+    /// The steps from the row `alias` of `collection`.
     fn scalar_steps(
         &mut self,
         steps: &[Step<'s>],
+        collection: &'s Collection,
         alias: &str,
         column: &str,
     ) -> Result<(), ExprError> {
         let Some((step, rest)) = steps.split_first() else {
-            self.out.column(alias, column);
-            return Ok(());
+            return self.read_column(collection, alias, column);
         };
         let Step::Forward { field, target } = *step else {
             return Err(ExprError::new(
@@ -33,39 +38,40 @@ impl<'s> Compiler<'s, '_> {
         };
         let inner = self.fresh("r");
         self.out.push("(SELECT ");
-        self.scalar_steps(rest, &inner, column)?;
+        self.scalar_steps(rest, target, &inner, column)?;
         self.out
             .push(" FROM ")
             .ident(&target.name)
             .push(" ")
             .ident(&inner);
-        self.out
-            .push(" WHERE ")
-            .column(&inner, "id")
-            .push(" = ")
-            .column(alias, field)
-            .push(")");
+        self.out.push(" WHERE ").column(&inner, "id").push(" = ");
+        self.read_column(collection, alias, field)?;
+        self.viewable(target, &inner)?;
+        self.out.push(")");
         Ok(())
     }
 
     /// Whether some record the path reaches has `column = needle`: for `memberships_via_team.user ?= @auth.id`,
     /// `EXISTS (SELECT 1 FROM memberships b1 WHERE b1.team = t.id AND b1.user = ?)`. Never unknown: records
     /// whose column is null just do not match.
+    /// `steps` are the rest of `path`'s, from the row `alias` of `collection`.
     pub(super) fn any_path(
         &mut self,
         steps: &[Step<'s>],
+        collection: &'s Collection,
         alias: &str,
-        column: &str,
-        ty: ColType,
+        path: &ResolvedPath<'s>,
         needle: &Value,
         position: usize,
     ) -> Result<(), ExprError> {
+        let (column, ty) = (path.column, path.ty);
         let Some((step, rest)) = steps.split_first() else {
             match bind(CompareOp::Eq, needle.clone(), ty)
                 .map_err(|m| ExprError::new(position, m))?
             {
                 Bound::Param(_, value) => {
-                    self.out.column(alias, column).push(" = ").param(value, ty);
+                    self.read_column(collection, alias, column)?;
+                    self.out.push(" = ").param(value, ty);
                 }
                 Bound::Always(t) => self.constant(t),
             }
@@ -77,17 +83,16 @@ impl<'s> Compiler<'s, '_> {
             "r"
         });
         self.out.push("EXISTS (SELECT 1 FROM ");
-        match *step {
+        let reached = match *step {
             Step::Forward { field, target } => {
                 self.out
                     .ident(&target.name)
                     .push(" ")
                     .ident(&inner)
                     .push(" WHERE ");
-                self.out
-                    .column(&inner, "id")
-                    .push(" = ")
-                    .column(alias, field);
+                self.out.column(&inner, "id").push(" = ");
+                self.read_column(collection, alias, field)?;
+                target
             }
             Step::Back { source, field } => {
                 self.out
@@ -95,14 +100,14 @@ impl<'s> Compiler<'s, '_> {
                     .push(" ")
                     .ident(&inner)
                     .push(" WHERE ");
-                self.out
-                    .column(&inner, field)
-                    .push(" = ")
-                    .column(alias, "id");
+                self.read_column(source, &inner, field)?;
+                self.out.push(" = ").column(alias, "id");
+                source
             }
-        }
+        };
+        self.viewable(reached, &inner)?;
         self.out.push(" AND ");
-        self.any_path(rest, &inner, column, ty, needle, position)?;
+        self.any_path(rest, reached, &inner, path, needle, position)?;
         self.out.push(")");
         Ok(())
     }

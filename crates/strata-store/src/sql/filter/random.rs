@@ -1,9 +1,13 @@
 //! Random filters, from a seeded generator, compiled for SQLite and evaluated in memory on the rows of the
-//! differential test: both must give every row the same truth value.
+//! differential test: both must give every row the same truth value, as a rule on the stored rows and as a
+//! caller's filter on the rows as the caller reads them.
 
 use strata_core::Principal;
 
-use super::differential::{checked, database, eval_results, posts, sql_results};
+use super::Reading;
+use super::differential::{
+    as_read_by, checked, database, eval_results, posts, sql_results, sql_results_as,
+};
 use super::tests::{schema, user};
 
 /// A seeded generator of well-typed filters over the posts table.
@@ -123,6 +127,13 @@ fn random_filters_agree_between_sql_and_eval() {
             sql,
             eval_results(&expr, &rows, &principal, &schema),
             "{src}"
+        );
+        // The same filter as the caller's own sees each row as the caller reads it.
+        let read = as_read_by(&rows, &principal, &schema);
+        assert_eq!(
+            sql_results_as(&conn, &expr, &principal, &schema, Reading::AsCaller),
+            eval_results(&expr, &read, &principal, &schema),
+            "{src} as the caller's"
         );
         tested += 1;
     }

@@ -12,17 +12,19 @@ pub(super) const SCHEMA: &str = r#"
 [collections.users]
 fields.name = { type = "text" }
 fields.team = { type = "relation", collection = "teams" }
+rules.view = "id = @auth.id"
 
 [collections.teams]
 fields.name = { type = "text" }
+rules.view = "true"
 
 [collections.posts]
 fields.title = { type = "text" }
 fields.views = { type = "integer" }
-fields.score = { type = "number" }
+fields.score = { type = "number", read = "published = true" }
 fields.published = { type = "boolean" }
 fields.due = { type = "datetime" }
-fields.day = { type = "date" }
+fields.day = { type = "date", read = "author = @auth.id" }
 fields.tags = { type = "json" }
 fields.author = { type = "relation", collection = "users" }
 fields.team = { type = "relation", collection = "teams" }
@@ -30,6 +32,7 @@ fields.team = { type = "relation", collection = "teams" }
 [collections.comments]
 fields.post = { type = "relation", collection = "posts" }
 fields.author = { type = "relation", collection = "users" }
+rules.view = "author = @auth.id"
 
 [collections.memberships]
 fields.team = { type = "relation", collection = "teams" }
@@ -58,7 +61,34 @@ pub(super) fn now() -> DateTime<Utc> {
     strata_core::value::parse_datetime("2025-01-01T00:00:00Z").expect("valid datetime")
 }
 
+/// The posts table of `schema` as `alias`, for `principal`.
+fn posts_scope<'a>(
+    schema: &'a Schema,
+    principal: &'a Principal,
+    alias: &'a str,
+    reading: Reading,
+) -> FilterScope<'a> {
+    FilterScope {
+        schema,
+        collection: schema.collection("posts").expect("posts"),
+        alias,
+        principal,
+        data: None,
+        now: now(),
+        reading,
+    }
+}
+
 fn sql(dialect: Dialect, src: &str, principal: &Principal) -> (String, Vec<Param>) {
+    sql_as(dialect, src, principal, Reading::Stored)
+}
+
+fn sql_as(
+    dialect: Dialect,
+    src: &str,
+    principal: &Principal,
+    reading: Reading,
+) -> (String, Vec<Param>) {
     let schema = schema();
     let posts = schema.collection("posts").expect("posts");
     let expr = parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
@@ -69,14 +99,7 @@ fn sql(dialect: Dialect, src: &str, principal: &Principal) -> (String, Vec<Param
         hidden_visible: false,
     };
     check(&expr, &check_scope).unwrap_or_else(|e| panic!("{src}: {e}"));
-    let scope = FilterScope {
-        schema: &schema,
-        collection: posts,
-        alias: "t",
-        principal,
-        data: None,
-        now: now(),
-    };
+    let scope = posts_scope(&schema, principal, "t", reading);
     let mut out = SqlBuilder::new(dialect);
     compile(&expr, &scope, &mut out).unwrap_or_else(|e| panic!("{src}: {e}"));
     (out.sql, out.params)
@@ -311,16 +334,8 @@ fn an_integer_column_meets_a_float_column_exactly() {
 #[test]
 fn subquery_aliases_never_shadow_the_outer_table() {
     let schema = schema();
-    let posts = schema.collection("posts").expect("posts");
     let principal = user();
-    let scope = FilterScope {
-        schema: &schema,
-        collection: posts,
-        alias: "r1",
-        principal: &principal,
-        data: None,
-        now: now(),
-    };
+    let scope = posts_scope(&schema, &principal, "r1", Reading::Stored);
     let mut out = SqlBuilder::new(Dialect::Sqlite);
     compile(
         &parse("author.name = 'x'").expect("parses"),
@@ -332,4 +347,130 @@ fn subquery_aliases_never_shadow_the_outer_table() {
         out.sql,
         r#"(SELECT "r2"."name" FROM "users" "r2" WHERE "r2"."id" = "r1"."author") = ?"#
     );
+}
+
+fn callers(dialect: Dialect, src: &str, principal: &Principal) -> (String, Vec<Param>) {
+    sql_as(dialect, src, principal, Reading::AsCaller)
+}
+
+fn admin() -> Principal {
+    Principal {
+        kind: PrincipalKind::Admin,
+        ..user()
+    }
+}
+
+#[test]
+fn a_callers_filter_reads_a_field_through_its_read_rule() {
+    let (text, params) = callers(Dialect::Sqlite, "score > 1", &user());
+    assert_eq!(
+        text,
+        r#"CASE WHEN "t"."published" = ? THEN "t"."score" END > ?"#
+    );
+    assert_eq!(
+        params,
+        [
+            param(Value::Bool(true), ColType::Bool),
+            param(Value::Float(1.0), ColType::Float)
+        ]
+    );
+    assert_eq!(
+        callers(Dialect::Postgres, "day = null", &Principal::anonymous()).0,
+        r#"CASE WHEN CAST(NULL AS BOOLEAN) THEN "t"."day" END IS NULL"#,
+        "a rule that cannot hold for the caller makes the field null on every row"
+    );
+    assert_eq!(
+        callers(Dialect::Mysql, "score > 1", &admin()).0,
+        "`t`.`score` > ?",
+        "admins read every field"
+    );
+    assert_eq!(
+        sql(Dialect::Sqlite, "score > 1", &user()).0,
+        r#""t"."score" > ?"#,
+        "rules read stored values"
+    );
+}
+
+#[test]
+fn a_callers_relation_steps_reach_only_records_it_may_view() {
+    assert_eq!(
+        callers(Dialect::Sqlite, "author.name = 'Bob'", &user()).0,
+        concat!(
+            r#"(SELECT "r1"."name" FROM "users" "r1" WHERE "r1"."id" = "t"."author" AND ("r1"."id" = ?)) "#,
+            "= ?"
+        )
+    );
+    assert_eq!(
+        callers(Dialect::Mysql, "team.name = 'core'", &user()).0,
+        "(SELECT `r1`.`name` FROM `teams` `r1` WHERE `r1`.`id` = `t`.`team`) = ?",
+        "a public collection needs no condition"
+    );
+    assert_eq!(
+        callers(
+            Dialect::Postgres,
+            "comments_via_post.author ?= @auth.id",
+            &user()
+        )
+        .0,
+        concat!(
+            r#"EXISTS (SELECT 1 FROM "comments" "b1" WHERE "b1"."post" = "t"."id" AND ("b1"."author" = $1) "#,
+            r#"AND "b1"."author" = $2)"#
+        )
+    );
+    assert_eq!(
+        callers(
+            Dialect::Sqlite,
+            "team.memberships_via_team.user ?= @auth.id",
+            &user()
+        )
+        .0,
+        concat!(
+            r#"EXISTS (SELECT 1 FROM "teams" "r1" WHERE "r1"."id" = "t"."team" AND "#,
+            r#"EXISTS (SELECT 1 FROM "memberships" "b2" WHERE "b2"."team" = "r1"."id" AND FALSE AND "b2"."user" = ?))"#
+        ),
+        "a collection the caller may not view at all is never reached"
+    );
+}
+
+#[test]
+fn a_read_rule_masks_the_relation_a_step_starts_from() {
+    // With `team` readable to the post's author only, a path through it reads null for anyone else.
+    let schema = Schema::from_toml(&SCHEMA.replace(
+        r#"fields.team = { type = "relation", collection = "teams" }
+
+[collections.comments]"#,
+        r#"fields.team = { type = "relation", collection = "teams", read = "author = @auth.id" }
+
+[collections.comments]"#,
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let principal = user();
+    let scope = posts_scope(&schema, &principal, "t", Reading::AsCaller);
+    let mut out = SqlBuilder::new(Dialect::Sqlite);
+    compile(&parse("team.name = 'x'").expect("parses"), &scope, &mut out).expect("compiles");
+    assert_eq!(
+        out.sql,
+        concat!(
+            r#"(SELECT "r1"."name" FROM "teams" "r1" WHERE "r1"."id" = "#,
+            r#"CASE WHEN "t"."author" = ? THEN "t"."team" END) = ?"#
+        )
+    );
+}
+
+#[test]
+fn a_sort_key_is_read_as_the_caller_reads_it() {
+    let schema = schema();
+    let principal = user();
+    let key = |name: &str, reading: Reading| {
+        let scope = posts_scope(&schema, &principal, "t", reading);
+        let mut out = SqlBuilder::new(Dialect::Postgres);
+        field_value(name, &scope, &mut out).expect("compiles");
+        out.sql
+    };
+    assert_eq!(
+        key("day", Reading::AsCaller),
+        r#"CASE WHEN "t"."author" = $1 THEN "t"."day" END"#
+    );
+    assert_eq!(key("day", Reading::Stored), r#""t"."day""#);
+    assert_eq!(key("created_at", Reading::AsCaller), r#""t"."created_at""#);
 }
