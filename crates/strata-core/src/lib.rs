@@ -4,6 +4,7 @@
 pub mod access;
 pub mod error;
 pub mod expr;
+pub mod json;
 pub mod principal;
 pub mod record;
 pub mod schema;

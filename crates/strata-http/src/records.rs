@@ -10,6 +10,17 @@ use strata_service::{BatchRequest, Doc, Envelope, Mode, RecordService, StoredRes
 use crate::error::ApiError;
 use crate::extract::{Ctx, JsonBody, ReadQuery, idempotency};
 
+/// A body of JSON text written by the record writer.
+fn json_body(json: String) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+}
+
 fn if_match(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::IF_MATCH)
@@ -22,7 +33,7 @@ fn with_etag(status: StatusCode, doc: Doc, location: bool) -> Response {
     let loc = location
         .then(|| HeaderValue::from_str(&doc.location()).ok())
         .flatten();
-    let mut response = (status, Json(Envelope { data: doc })).into_response();
+    let mut response = (status, json_body(doc.to_envelope_json())).into_response();
     let headers = response.headers_mut();
     if let Some(etag) = etag {
         headers.insert(header::ETAG, etag);
@@ -58,7 +69,7 @@ pub async fn list_records(
     ReadQuery(q): ReadQuery,
 ) -> Result<Response, ApiError> {
     let page = records.list(&ctx, &collection, &q).await?;
-    Ok(Json(page).into_response())
+    Ok(json_body(page.to_json()).into_response())
 }
 
 pub async fn get_record(

@@ -40,8 +40,8 @@ impl Doc {
     }
 }
 
-impl Serialize for Doc {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Doc {
+    fn view(&self) -> RecordView<'_> {
         RecordView {
             collection: &self.collection,
             record: &self.record,
@@ -49,7 +49,21 @@ impl Serialize for Doc {
             expand: Some(&self.expand),
             unreadable: &self.unreadable,
         }
-        .serialize(s)
+    }
+
+    /// `{"data": record}` as JSON text, written directly from the record's values.
+    pub fn to_envelope_json(&self) -> String {
+        let mut out = String::with_capacity(512);
+        out.push_str("{\"data\":");
+        self.view().write_json(&mut out);
+        out.push('}');
+        out
+    }
+}
+
+impl Serialize for Doc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.view().serialize(s)
     }
 }
 
@@ -59,6 +73,31 @@ pub struct Page {
     pub docs: Vec<Doc>,
     pub next_cursor: Option<String>,
     pub total: Option<u64>,
+}
+
+impl Page {
+    /// The page as JSON text, the same as its `Serialize` form, written directly from the records' values.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256 + 512 * self.docs.len());
+        out.push_str("{\"data\":[");
+        for (i, doc) in self.docs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            doc.view().write_json(&mut out);
+        }
+        out.push_str("],\"next_cursor\":");
+        match &self.next_cursor {
+            Some(cursor) => strata_core::json::push_str(&mut out, cursor),
+            None => out.push_str("null"),
+        }
+        if let Some(total) = self.total {
+            out.push_str(",\"total\":");
+            out.push_str(&total.to_string());
+        }
+        out.push('}');
+        out
+    }
 }
 
 impl Serialize for Page {
@@ -77,4 +116,50 @@ impl Serialize for Page {
 #[derive(Serialize)]
 pub struct Envelope<T> {
     pub data: T,
+}
+
+#[cfg(test)]
+mod tests {
+    use strata_core::schema::Schema;
+    use strata_core::{Record, Value};
+
+    use super::*;
+
+    #[test]
+    fn written_pages_and_envelopes_are_what_serde_makes_of_them() {
+        let schema = Schema::from_toml("[collections.notes]\nfields.title = { type = \"text\" }\n")
+            .expect("schema");
+        let notes = schema.collection("notes").expect("notes").clone();
+        let doc = |n: u128, title: &str| {
+            Doc::new(
+                notes.clone(),
+                Record {
+                    id: uuid::Uuid::from_u128(n),
+                    created_at: chrono::Utc::now(),
+                    updated_at: chrono::Utc::now(),
+                    version: 1,
+                    values: vec![Value::Text(title.into())],
+                },
+            )
+        };
+        let one = doc(1, "first \"one\"");
+        assert_eq!(
+            one.to_envelope_json(),
+            serde_json::to_string(&Envelope { data: &one }).unwrap()
+        );
+        for page in [
+            Page {
+                docs: vec![one.clone(), doc(2, "second")],
+                next_cursor: Some("abc\"".into()),
+                total: Some(2),
+            },
+            Page {
+                docs: Vec::new(),
+                next_cursor: None,
+                total: None,
+            },
+        ] {
+            assert_eq!(page.to_json(), serde_json::to_string(&page).unwrap());
+        }
+    }
 }
