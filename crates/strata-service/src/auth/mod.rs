@@ -156,7 +156,7 @@ impl AuthService {
             .cloned()
             .ok_or_else(|| Error::internal(anyhow::anyhow!("no users collection")))?;
         let hasher = PasswordHasher::new(config.password)
-            .map_err(|e| Error::internal(anyhow::anyhow!("argon2 parameters: {e}")))?;
+            .map_err(|e| Error::internal(anyhow::anyhow!("password hashing: {e}")))?;
         let ring = load_ring(&store, true).await?;
         let mail = email::MailDesk::new(&config.mail)?;
         let totp_keys = mfa::TotpKeys::new(config.totp_key.clone())?;
