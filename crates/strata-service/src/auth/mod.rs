@@ -36,9 +36,9 @@ use strata_store::auth::{AuthOp, AuthReply, StoredKey};
 use uuid::Uuid;
 
 pub use api_keys::ApiKeyView;
-pub use flows::{Credentials, SignedIn};
+pub use flows::{Credentials, SignInMode, SignedIn};
 pub use mailer::MailConfig;
-pub use mfa::{RecoveryCodes, TotpEnrolled, TotpKeySource};
+pub use mfa::{MfaSignedIn, RecoveryCodes, TotpEnrolled, TotpKeySource};
 pub use oauth::{CallbackParams, OAuthConfig, OAuthLanding};
 pub use oauth_config::OAuthProviderSettings;
 pub use sessions::{CSRF_COOKIE, CsrfProof, SESSION_COOKIE, SessionStarted};

@@ -21,6 +21,7 @@ mod leaks;
 mod list;
 mod mail_sink;
 mod mfa;
+mod mfa_session;
 mod oauth;
 mod oauth_fake;
 mod outbox;
