@@ -17,6 +17,7 @@ mod oauth_provider;
 mod password_change;
 mod principal;
 mod sessions;
+mod smtp;
 mod throttle;
 mod token_endpoint;
 mod verified;
@@ -42,6 +43,7 @@ pub use mfa::{MfaSignedIn, RecoveryCodes, TotpEnrolled, TotpKeySource};
 pub use oauth::{CallbackParams, OAuthConfig, OAuthLanding};
 pub use oauth_config::OAuthProviderSettings;
 pub use sessions::{CSRF_COOKIE, CsrfProof, SESSION_COOKIE, SessionStarted};
+pub use smtp::SmtpTls;
 pub use token_endpoint::{OAuthError, TokenAnswer, TokenRequest};
 
 use crate::error::from_store;

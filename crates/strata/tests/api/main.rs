@@ -20,6 +20,7 @@ mod idempotency;
 mod leaks;
 mod list;
 mod mail_sink;
+mod mail_tls;
 mod mfa;
 mod mfa_session;
 mod oauth;
