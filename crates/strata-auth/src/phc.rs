@@ -45,13 +45,29 @@ pub(crate) fn hash(
     password: &[u8],
     memory: &mut Memory,
 ) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; SALT_LEN];
-    getrandom::fill(&mut salt).map_err(|_| argon2::password_hash::Error::Crypto)?;
+    let salt = random::<SALT_LEN>()?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let out = &mut out[..params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
     argon.hash_password_into_with_memory(password, &salt, out, memory.blocks_for(params))?;
-    let salt = SaltString::encode_b64(&salt)?;
+    argon2id_string(params, &salt, out)
+}
+
+/// A PHC string that no password matches but that costs what `params` cost to check: random salt and output.
+pub(crate) fn unmatchable(params: &Params) -> Result<String, argon2::password_hash::Error> {
+    let (salt, out) = (
+        random::<SALT_LEN>()?,
+        random::<{ Params::DEFAULT_OUTPUT_LEN }>()?,
+    );
+    argon2id_string(params, &salt, &out)
+}
+
+fn argon2id_string(
+    params: &Params,
+    salt: &[u8],
+    out: &[u8],
+) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::encode_b64(salt)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -62,21 +78,10 @@ pub(crate) fn hash(
     Ok(phc.to_string())
 }
 
-/// A PHC string that no password matches but that costs what `params` cost to check: random salt and output.
-pub(crate) fn unmatchable(params: &Params) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; SALT_LEN];
-    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    getrandom::fill(&mut salt).map_err(|_| argon2::password_hash::Error::Crypto)?;
-    getrandom::fill(&mut out).map_err(|_| argon2::password_hash::Error::Crypto)?;
-    let salt = SaltString::encode_b64(&salt)?;
-    let phc = PasswordHash {
-        algorithm: Algorithm::Argon2id.ident(),
-        version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(params)?,
-        salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out)?),
-    };
-    Ok(phc.to_string())
+fn random<const N: usize>() -> Result<[u8; N], argon2::password_hash::Error> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|_| argon2::password_hash::Error::Crypto)?;
+    Ok(bytes)
 }
 
 /// Whether `password` matches `phc`. The hash is recomputed with the algorithm, version and parameters the string

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use strata_service::auth::OAuthProviderSettings;
 
 use crate::helpers::{BLOG, Backend, TestApp, spawn_app_configured};
-use crate::oauth::{APP_RETURN, Browser, free_port, param};
+use crate::oauth::{APP_RETURN, Browser, free_port};
+use crate::oauth_fake::exchange;
 
 pub const CLIENT_ID: &str = "strata-client.apps.example";
 pub const CLIENT_SECRET: &str = "s3cret/with+odd&chars";
@@ -153,22 +154,13 @@ pub async fn sign_in(app: &TestApp, name: &str) -> (u16, Option<String>, String)
     browser.get(&to_strata).await
 }
 
-/// Trade the code Strata handed the application for the token pair's `data`.
-pub async fn exchange(app: &TestApp, location: &str) -> Value {
-    assert!(location.starts_with(APP_RETURN), "{location}");
-    let code = param(location, "code").expect("a code");
-    let reply = app
-        .post("/api/v1/auth/oauth2/exchange", &json!({ "code": code }))
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.body["data"].clone()
-}
-
 /// Sign in with `name` and trade the code: the signed-in `data`.
 pub async fn signed_in(app: &TestApp, name: &str) -> Value {
     let (status, location, body) = sign_in(app, name).await;
     assert_eq!(status, 302, "{body}");
-    exchange(app, &location.unwrap()).await
+    let location = location.unwrap();
+    assert!(location.starts_with(APP_RETURN), "{location}");
+    exchange(app, &location).await
 }
 
 /// Register `email` locally and mark it verified.
