@@ -7,6 +7,7 @@ pub mod jwt;
 pub mod keys;
 pub mod oidc;
 pub mod password;
+mod phc;
 pub mod seal;
 pub mod secret;
 pub mod totp;

@@ -4,8 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use strata_service::Envelope;
-use strata_service::auth::{AuthService, RecoveryCodes, SignedIn, TotpEnrolled};
+use strata_service::auth::{AuthService, MfaSignedIn, RecoveryCodes, TotpEnrolled};
 
 use crate::auth_email::text_field;
 use crate::error::ApiError;
@@ -40,14 +41,19 @@ pub async fn disable_totp(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /auth/mfa/totp/verify {mfa_token, code}` → 200 the token pair
+/// `POST /auth/mfa/totp/verify {mfa_token, code}` → 200 the token pair, or after `/auth/login?mode=session` the
+/// session cookies, as the first step asked.
 pub async fn verify_totp(
     State(auth): State<AuthService>,
     Ctx(ctx): Ctx,
     body: JsonBody,
-) -> Result<Json<Envelope<SignedIn>>, ApiError> {
+) -> Result<Response, ApiError> {
     let mfa_token = text_field(&body, "mfa_token")?;
     let code = text_field(&body, "code")?;
-    let data = auth.verify_mfa(&ctx, &mfa_token, &code).await?;
-    Ok(Json(Envelope { data }))
+    Ok(match auth.verify_mfa(&ctx, &mfa_token, &code).await? {
+        MfaSignedIn::Tokens(data) => Json(Envelope { data }).into_response(),
+        MfaSignedIn::Session(started) => {
+            crate::auth_session::session_response(started, auth.cookie_secure())
+        }
+    })
 }

@@ -76,7 +76,8 @@ pub(crate) fn clear_cookies(headers: &mut HeaderMap, secure: bool) {
     set_cookie(headers, CSRF_COOKIE, "", 0, false, secure);
 }
 
-fn session_response(started: SessionStarted, secure: bool) -> Response {
+/// `{data: {user}}` with the session cookies.
+pub(crate) fn session_response(started: SessionStarted, secure: bool) -> Response {
     let mut response = Json(Envelope {
         data: serde_json::json!({ "user": started.user }),
     })

@@ -9,7 +9,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
-use strata_service::auth::{OAuthProviderSettings, TotpKeySource};
+use strata_service::auth::{OAuthProviderSettings, SmtpTls, TotpKeySource};
 
 /// A value that must not be logged.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -47,8 +47,13 @@ pub struct Settings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MailSettings {
-    /// `smtp://[user:password@]host[:port]` (plain SMTP); without it, mail is written to `{data_dir}/mail/`.
+    /// `smtp://[user:password@]host[:port]` or `smtps://…`; without it, mail is written to `{data_dir}/mail/`.
     pub smtp_url: Option<Secret>,
+    /// `auto` (default: `smtps://` is implicit TLS, `smtp://` is required STARTTLS, plain only to a loopback
+    /// address), `starttls`, `tls` or `none`.
+    pub tls: SmtpTls,
+    /// A PEM file of CA certificates trusted besides the system's, for a relay with a private CA.
+    pub ca_file: Option<PathBuf>,
     /// `From:` of every mail; default `Strata <noreply@localhost>`.
     pub from: Option<String>,
     /// What links in mails start with; default the server's URL.
@@ -232,6 +237,8 @@ impl Settings {
         let defaults = strata_service::auth::MailConfig::default();
         strata_service::auth::MailConfig {
             smtp_url: m.smtp_url.as_ref().map(|url| url.expose().to_owned()),
+            tls: m.tls,
+            ca_file: m.ca_file.clone(),
             from: m.from.clone().unwrap_or(defaults.from),
             link_base: m
                 .link_base
@@ -321,6 +328,10 @@ mod tests {
 
 #[cfg(test)]
 mod layering {
+    use std::path::{Path, PathBuf};
+
+    use strata_service::auth::SmtpTls;
+
     use super::Settings;
 
     #[test]
@@ -357,6 +368,30 @@ mod layering {
                 !format!("{from_env:?}").contains("secret"),
                 "secrets never reach Debug output"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type.
+    fn mail_tls_reads_from_file_and_environment_and_refuses_unknown_modes() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "strata.toml",
+                "[mail]\nsmtp_url = \"smtp://u:pw@mail.example.com\"\ntls = \"none\"\n",
+            )?;
+            let path = Some(Path::new("strata.toml"));
+            assert_eq!(Settings::default().mail.tls, SmtpTls::Auto);
+            let from_file = Settings::load(path).map_err(|e| *e)?;
+            assert_eq!(from_file.mail.tls, SmtpTls::None);
+            jail.set_env("STRATA_MAIL__TLS", "starttls");
+            jail.set_env("STRATA_MAIL__CA_FILE", "/etc/relay-ca.pem");
+            let from_env = Settings::load(path).map_err(|e| *e)?;
+            let mail = from_env.auth_config().mail;
+            assert_eq!(mail.tls, SmtpTls::Starttls);
+            assert_eq!(mail.ca_file, Some(PathBuf::from("/etc/relay-ca.pem")));
+            jail.set_env("STRATA_MAIL__TLS", "maybe");
+            assert!(Settings::load(path).is_err(), "an unknown mode is refused");
             Ok(())
         });
     }

@@ -29,6 +29,31 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// How a sign-in answers once every factor is checked: a token pair, or a cookie session (SPEC §14 "Session
+/// mode"). A sign-in that stops for a second factor carries its mode over to `/auth/mfa/totp/verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMode {
+    Tokens,
+    Session,
+}
+
+impl SignInMode {
+    /// As stored with a pending challenge.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            SignInMode::Tokens => "token",
+            SignInMode::Session => "session",
+        }
+    }
+
+    pub(super) fn from_stored(mode: &str) -> SignInMode {
+        match mode {
+            "session" => SignInMode::Session,
+            _ => SignInMode::Tokens,
+        }
+    }
+}
+
 /// A signed-in principal's token pair: `{user | admin, access_token, refresh_token, token_type, expires_in}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignedIn {
@@ -158,6 +183,16 @@ impl AuthService {
 
     /// `POST /auth/login`: 401 `invalid_credentials` alike for an unknown email and a wrong password.
     pub async fn login(&self, ctx: &Context, credentials: Credentials) -> Result<SignedIn, Error> {
+        self.login_as(ctx, credentials, SignInMode::Tokens).await
+    }
+
+    /// A user's password sign-in; `mode` is remembered when the answer is `mfa_required`.
+    pub(super) async fn login_as(
+        &self,
+        ctx: &Context,
+        credentials: Credentials,
+        mode: SignInMode,
+    ) -> Result<SignedIn, Error> {
         let email = credentials.email.trim().to_lowercase();
         let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
         self.throttled("user", &email, ip)?;
@@ -175,7 +210,7 @@ impl AuthService {
         self.check_password("user", &email, ip, &credentials.password, hash)
             .await?;
         let (user, _) = found.ok_or_else(invalid_credentials)?;
-        self.after_password(&user, &email, ip).await?;
+        self.after_password(&user, &email, ip, mode).await?;
         self.inner.throttle.succeeded("user", &email, ip);
         self.sign_in_user(user).await
     }

@@ -4,7 +4,7 @@
 use strata_core::{Error, Record};
 
 use super::AuthService;
-use super::flows::invalid_credentials;
+use super::flows::{SignInMode, invalid_credentials};
 
 impl AuthService {
     /// `Ok` when `user` may have a token pair now. The account's failures from this address are left as they are
@@ -14,6 +14,7 @@ impl AuthService {
         user: &Record,
         email: &str,
         ip: &str,
+        mode: SignInMode,
     ) -> Result<(), Error> {
         if self.inner.config.require_verified_email && !self.is_verified(user) {
             // The answer of a wrong password: anything else would tell a stranger who registered an address
@@ -22,6 +23,6 @@ impl AuthService {
             self.send_verification(user);
             return Err(invalid_credentials());
         }
-        self.require_second_factor(user).await
+        self.require_second_factor(user, mode).await
     }
 }

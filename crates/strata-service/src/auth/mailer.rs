@@ -1,26 +1,28 @@
-//! Outgoing mail of the email flows (SPEC §6): SMTP through lettre when `[mail] smtp_url` is set, else a file
-//! mailer that writes each message as an `.eml` file under `{data_dir}/mail/`, where a developer (or a test)
-//! reads it. Either way one log line names the recipient and subject, never the message's link or token.
-//!
-//! SMTP is plain `smtp://[user:password@]host[:port]` (port 25 by default): no TLS stack is compiled in, so
-//! STARTTLS and `smtps://` are for later; a local relay (Postfix, an SMTP sidecar) adds TLS meanwhile.
+//! Outgoing mail of the email flows (SPEC §6): SMTP through lettre when `[mail] smtp_url` is set (secured as
+//! [`smtp`](super::smtp) says), else a file mailer that writes each message as an `.eml` file under
+//! `{data_dir}/mail/`, where a developer (or a test) reads it. Either way one log line names the recipient and
+//! subject, never the message's link or token.
 
 use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, Message};
-use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use strata_core::Error;
+
+use super::smtp::{self, SmtpTls};
 
 /// `[mail]` settings.
 #[derive(Clone)]
 pub struct MailConfig {
-    /// `smtp://[user:password@]host[:port]`; without it, mail is written to `dir`.
+    /// `smtp[s]://[user:password@]host[:port]`; without it, mail is written to `dir`.
     pub smtp_url: Option<String>,
+    /// How the SMTP connection is secured.
+    pub tls: SmtpTls,
+    /// PEM certificates trusted besides the platform's roots (a private relay's CA).
+    pub ca_file: Option<PathBuf>,
     /// `From:` of every message, `Name <address>` or a bare address.
     pub from: String,
     /// What links in mails start with: `{link_base}/verify-email?token=…`, `{link_base}/reset-password?token=…`.
@@ -33,6 +35,8 @@ impl Default for MailConfig {
     fn default() -> Self {
         MailConfig {
             smtp_url: None,
+            tls: SmtpTls::Auto,
+            ca_file: None,
             from: "Strata <noreply@localhost>".into(),
             link_base: "http://127.0.0.1:8080".into(),
             dir: PathBuf::from("./strata_data/mail"),
@@ -45,6 +49,8 @@ impl fmt::Debug for MailConfig {
         // The SMTP URL may hold a password.
         f.debug_struct("MailConfig")
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[redacted]"))
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
             .field("from", &self.from)
             .field("link_base", &self.link_base)
             .field("dir", &self.dir)
@@ -73,9 +79,6 @@ enum Transport {
     Files(PathBuf),
 }
 
-/// How long one SMTP exchange may take.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-
 impl Mailer {
     /// The mailer `config` asks for; a bad `from` or SMTP URL is refused at start.
     pub fn new(config: &MailConfig) -> Result<Mailer, Error> {
@@ -84,7 +87,10 @@ impl Mailer {
             .parse()
             .map_err(|e| Error::internal(anyhow::anyhow!("[mail] from `{}`: {e}", config.from)))?;
         let transport = match &config.smtp_url {
-            Some(url) => Transport::Smtp(smtp_transport(url).map_err(Error::internal)?),
+            Some(url) => Transport::Smtp(
+                smtp::transport(url, config.tls, config.ca_file.as_deref())
+                    .map_err(Error::internal)?,
+            ),
             None => Transport::Files(config.dir.clone()),
         };
         Ok(Mailer { from, transport })
@@ -143,35 +149,6 @@ fn body(text: String) -> Body {
     }
 }
 
-/// A transport for `smtp://[user:password@]host[:port]`.
-fn smtp_transport(text: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    // Never echo the URL: it may hold a password.
-    let url = url::Url::parse(text).map_err(|e| anyhow::anyhow!("[mail] smtp_url: {e}"))?;
-    if url.scheme() != "smtp" {
-        anyhow::bail!(
-            "[mail] smtp_url: only smtp:// is supported (no TLS is built in; use a local relay for TLS)"
-        );
-    }
-    let host = url
-        .host_str()
-        .ok_or_else(|| anyhow::anyhow!("[mail] smtp_url names no host"))?;
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(url.port().unwrap_or(25))
-        .timeout(Some(SMTP_TIMEOUT));
-    if !url.username().is_empty() {
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        builder = builder.credentials(Credentials::new(
-            decode(url.username()),
-            decode(url.password().unwrap_or("")),
-        ));
-    }
-    Ok(builder.build())
-}
-
 /// Write a message under `dir` as `<uuid v7>.eml` (so names sort by time), whole or not at all.
 async fn write_file(dir: PathBuf, bytes: Vec<u8>) -> anyhow::Result<PathBuf> {
     tokio::task::spawn_blocking(move || {
@@ -192,19 +169,6 @@ async fn write_file(dir: PathBuf, bytes: Vec<u8>) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_plain_smtp_urls_are_taken_and_none_is_echoed() {
-        assert!(smtp_transport("smtp://127.0.0.1:2525").is_ok());
-        assert!(smtp_transport("smtp://user:p%40ss@mail.example.com").is_ok());
-        let refused = smtp_transport("smtps://user:hunter2@mail.example.com")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(refused.contains("only smtp://"));
-        assert!(!refused.contains("hunter2"));
-        assert!(smtp_transport("not a url").is_err());
-    }
 
     #[tokio::test]
     async fn the_file_mailer_writes_one_eml_per_letter() {

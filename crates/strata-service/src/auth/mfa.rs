@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use super::AuthService;
 use super::api_keys::require_user;
-use super::flows::SignedIn;
+use super::flows::{SignInMode, SignedIn};
+use super::sessions::SessionStarted;
 use crate::context::Context;
 
 /// The issuer authenticator apps show.
@@ -90,6 +91,15 @@ pub struct TotpEnrolled {
     pub secret: String,
     /// `otpauth://totp/Strata:EMAIL?secret=…&issuer=Strata&algorithm=SHA1&digits=6&period=30`, for a QR code.
     pub otpauth_uri: String,
+}
+
+/// What `/auth/mfa/totp/verify` answers: what the first step of the sign-in asked for.
+#[derive(Debug)]
+pub enum MfaSignedIn {
+    /// `/auth/login`, `/auth/oauth2/exchange`: the token pair.
+    Tokens(SignedIn),
+    /// `/auth/login?mode=session`: the session cookies.
+    Session(SessionStarted),
 }
 
 /// `POST /auth/mfa/totp/confirm`: the recovery codes, shown this once.
@@ -218,25 +228,29 @@ impl AuthService {
         Ok(())
     }
 
-    /// `POST /auth/mfa/totp/verify`: the second step of a sign-in, answered with a token pair.
+    /// `POST /auth/mfa/totp/verify`: the second step of a sign-in, finished as the first step asked: a token pair,
+    /// or in session mode a cookie session.
     pub async fn verify_mfa(
         &self,
         ctx: &Context,
         mfa_token: &str,
         code: &str,
-    ) -> Result<SignedIn, Error> {
-        let user = self.redeem_mfa(ctx, mfa_token, code).await?;
-        self.sign_in_user(user).await
+    ) -> Result<MfaSignedIn, Error> {
+        let (user, mode) = self.redeem_mfa(ctx, mfa_token, code).await?;
+        let signed = self.sign_in_user(user).await?;
+        Ok(match mode {
+            SignInMode::Tokens => MfaSignedIn::Tokens(signed),
+            SignInMode::Session => MfaSignedIn::Session(self.start_session(signed).await?),
+        })
     }
 
-    /// Redeem an `mfa_token` with a code: the user it signs in (for callers that answer with something other
-    /// than a token pair).
-    pub async fn redeem_mfa(
+    /// Redeem an `mfa_token` with a code: the user it signs in, and how the sign-in answers.
+    async fn redeem_mfa(
         &self,
         ctx: &Context,
         mfa_token: &str,
         code: &str,
-    ) -> Result<Record, Error> {
+    ) -> Result<(Record, SignInMode), Error> {
         let hash = secret::hash(mfa_token);
         let challenge = match self.mfa_op(MfaOp::Challenge { hash: hash.clone() }).await? {
             MfaReply::Challenge(Some(c)) if !c.spent => c,
@@ -274,7 +288,7 @@ impl AuthService {
         match self.mfa_op(op).await? {
             MfaReply::Redeemed(Redemption::Redeemed) => {
                 self.inner.throttle.succeeded("user", &email, ip);
-                Ok(user)
+                Ok((user, SignInMode::from_stored(&challenge.mode)))
             }
             MfaReply::Redeemed(Redemption::ProofRefused) => {
                 self.inner.throttle.failed("user", &email, ip);
@@ -290,8 +304,12 @@ impl AuthService {
     }
 
     /// After a user's password verified: nothing when MFA is off, else 401 `mfa_required` with a fresh
-    /// `mfa_token` in the problem body.
-    pub(super) async fn require_second_factor(&self, user: &Record) -> Result<(), Error> {
+    /// `mfa_token` in the problem body, which remembers how the sign-in is to answer.
+    pub(super) async fn require_second_factor(
+        &self,
+        user: &Record,
+        mode: SignInMode,
+    ) -> Result<(), Error> {
         if !self.has_mfa(user.id).await? {
             return Ok(());
         }
@@ -301,6 +319,7 @@ impl AuthService {
             user_id: user.id,
             hash: secret::hash(&token),
             expires_at,
+            mode: mode.as_str().to_owned(),
         })
         .await?;
         // Housekeeping in a transaction of its own, after the answer.

@@ -17,6 +17,7 @@ mod oauth_provider;
 mod password_change;
 mod principal;
 mod sessions;
+mod smtp;
 mod throttle;
 mod token_endpoint;
 mod verified;
@@ -36,12 +37,13 @@ use strata_store::auth::{AuthOp, AuthReply, StoredKey};
 use uuid::Uuid;
 
 pub use api_keys::ApiKeyView;
-pub use flows::{Credentials, SignedIn};
+pub use flows::{Credentials, SignInMode, SignedIn};
 pub use mailer::MailConfig;
-pub use mfa::{RecoveryCodes, TotpEnrolled, TotpKeySource};
+pub use mfa::{MfaSignedIn, RecoveryCodes, TotpEnrolled, TotpKeySource};
 pub use oauth::{CallbackParams, OAuthConfig, OAuthLanding};
 pub use oauth_config::OAuthProviderSettings;
 pub use sessions::{CSRF_COOKIE, CsrfProof, SESSION_COOKIE, SessionStarted};
+pub use smtp::SmtpTls;
 pub use token_endpoint::{OAuthError, TokenAnswer, TokenRequest};
 
 use crate::error::from_store;
@@ -156,7 +158,7 @@ impl AuthService {
             .cloned()
             .ok_or_else(|| Error::internal(anyhow::anyhow!("no users collection")))?;
         let hasher = PasswordHasher::new(config.password)
-            .map_err(|e| Error::internal(anyhow::anyhow!("argon2 parameters: {e}")))?;
+            .map_err(|e| Error::internal(anyhow::anyhow!("password hashing: {e}")))?;
         let ring = load_ring(&store, true).await?;
         let mail = email::MailDesk::new(&config.mail)?;
         let totp_keys = mfa::TotpKeys::new(config.totp_key.clone())?;

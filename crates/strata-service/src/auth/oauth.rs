@@ -17,7 +17,7 @@ use strata_store::auth::{AuthOp, AuthReply, OAuthOp, OAuthReply, PendingAuthoriz
 use uuid::Uuid;
 
 use super::AuthService;
-use super::flows::SignedIn;
+use super::flows::{SignInMode, SignedIn};
 use super::oauth_config::OAuthProviderSettings;
 use super::oauth_provider::Provider;
 use super::sessions::SessionStarted;
@@ -215,7 +215,8 @@ impl AuthService {
             ));
         }
         if pending.mode == "session" {
-            self.require_second_factor(&user).await?;
+            self.require_second_factor(&user, SignInMode::Session)
+                .await?;
             let signed = self.sign_in_user(user).await?;
             return Ok(OAuthLanding {
                 location: pending.redirect_to,
@@ -305,7 +306,8 @@ impl AuthService {
             return Err(invalid());
         };
         let user = self.user(user_id).await?.ok_or_else(invalid)?;
-        self.require_second_factor(&user).await?;
+        self.require_second_factor(&user, SignInMode::Tokens)
+            .await?;
         self.sign_in_user(user).await
     }
 }

@@ -17,7 +17,7 @@ use strata_store::auth::{AuthOp, AuthReply, SessionOp, SessionReply, SessionRow}
 use uuid::Uuid;
 
 use super::AuthService;
-use super::flows::{Credentials, SignedIn};
+use super::flows::{Credentials, SignInMode, SignedIn};
 use super::principal::invalid_token;
 use crate::context::Context;
 
@@ -77,7 +77,7 @@ impl AuthService {
         ctx: &Context,
         credentials: Credentials,
     ) -> Result<SessionStarted, Error> {
-        let signed = self.login(ctx, credentials).await?;
+        let signed = self.login_as(ctx, credentials, SignInMode::Session).await?;
         self.start_session(signed).await
     }
 

@@ -45,6 +45,9 @@ pub struct MfaChallenge {
     pub user_id: Uuid,
     pub expires_at: DateTime<Utc>,
     pub spent: bool,
+    /// How the sign-in that asked for the code answers once it is given: `token` or `session` (`token` for
+    /// challenges stored before the mode was).
+    pub mode: String,
 }
 
 /// One MFA command.
@@ -68,6 +71,8 @@ pub enum MfaOp {
         user_id: Uuid,
         hash: String,
         expires_at: DateTime<Utc>,
+        /// `token` or `session`.
+        mode: String,
     },
     /// A challenge by its hash.
     Challenge { hash: String },
@@ -182,17 +187,19 @@ pub async fn apply(e: &mut impl Exec, op: MfaOp) -> StoreResult<MfaReply> {
             user_id,
             hash,
             expires_at,
+            mode,
         } => {
             let mut b = SqlBuilder::new(d);
             b.push("INSERT INTO ")
                 .ident(MFA_CHALLENGES)
-                .push(" (hash, user_id, created_at, expires_at) VALUES (");
+                .push(" (hash, user_id, created_at, expires_at, mode) VALUES (");
             b.param(Value::Text(hash), ColType::Text).push(", ");
             let (v, t) = uuid(user_id);
             b.param(v, t).push(", ");
             b.param(Value::Datetime(now), ColType::Datetime).push(", ");
             b.param(Value::Datetime(expires_at), ColType::Datetime)
-                .push(")");
+                .push(", ");
+            b.param(Value::Text(mode), ColType::Text).push(")");
             e.execute(&b).await?;
             Ok(MfaReply::Done)
         }
@@ -279,20 +286,34 @@ async fn challenge(
     for_update: bool,
 ) -> StoreResult<Option<MfaChallenge>> {
     let mut b = SqlBuilder::new(e.dialect());
-    b.push("SELECT user_id, expires_at, used_at FROM ")
+    b.push("SELECT user_id, expires_at, used_at, mode FROM ")
         .ident(MFA_CHALLENGES)
         .push(" WHERE hash = ");
     b.param(Value::Text(hash.to_owned()), ColType::Text);
     lock(&mut b, for_update);
-    let cols = [ColType::Uuid, ColType::Datetime, ColType::Datetime];
+    let cols = [
+        ColType::Uuid,
+        ColType::Datetime,
+        ColType::Datetime,
+        ColType::Text,
+    ];
     let Some(row) = e.fetch(&b, &cols).await?.into_iter().next() else {
         return Ok(None);
     };
     match row.as_slice() {
-        [Value::Uuid(user_id), Value::Datetime(expires_at), used] => Ok(Some(MfaChallenge {
+        [
+            Value::Uuid(user_id),
+            Value::Datetime(expires_at),
+            used,
+            mode,
+        ] => Ok(Some(MfaChallenge {
             user_id: *user_id,
             expires_at: *expires_at,
             spent: !used.is_null(),
+            mode: match mode {
+                Value::Text(mode) => mode.clone(),
+                _ => "token".into(),
+            },
         })),
         _ => Err(anyhow::anyhow!("malformed MFA challenge row").into()),
     }

@@ -175,6 +175,9 @@ pub fn tables() -> Vec<Table> {
                 column("created_at", Datetime, None, true),
                 column("expires_at", Datetime, None, true),
                 column("used_at", Datetime, None, false),
+                // `token` or `session`: how the sign-in answers once the code is given. Nullable, so that the
+                // column could be added to a table that held challenges already.
+                column("mode", Text, Some(16), false),
             ],
             primary_key: vec!["hash".into()],
             indexes: vec![index("ix__mfa_challenges_expires", &["expires_at"], false)],

@@ -16,14 +16,14 @@ on_backends!(
     recovery_codes_are_single_use_and_disable_turns_mfa_off,
 );
 
-const EMAIL: &str = "ada@example.com";
-const PASSWORD: &str = "correct horse";
+pub const EMAIL: &str = "ada@example.com";
+pub const PASSWORD: &str = "correct horse";
 
 /// A user with MFA on: their access token, the decoded secret and the recovery codes.
-struct Enrolled {
-    token: String,
-    secret: Vec<u8>,
-    recovery_codes: Vec<String>,
+pub struct Enrolled {
+    pub token: String,
+    pub secret: Vec<u8>,
+    pub recovery_codes: Vec<String>,
 }
 
 fn now_step() -> i64 {
@@ -31,7 +31,7 @@ fn now_step() -> i64 {
 }
 
 /// The code an authenticator app shows `ahead` steps from now.
-fn code(secret: &[u8], ahead: i64) -> String {
+pub fn code(secret: &[u8], ahead: i64) -> String {
     totp::format_code(totp::code_at(secret, now_step() + ahead))
 }
 
@@ -65,7 +65,7 @@ async fn mfa_token(app: &TestApp) -> String {
     reply.body["mfa_token"].as_str().unwrap().to_owned()
 }
 
-async fn verify(app: &TestApp, mfa_token: &str, code: &str) -> Reply {
+pub async fn verify(app: &TestApp, mfa_token: &str, code: &str) -> Reply {
     app.post(
         "/api/v1/auth/mfa/totp/verify",
         &json!({"mfa_token": mfa_token, "code": code}),
@@ -73,7 +73,7 @@ async fn verify(app: &TestApp, mfa_token: &str, code: &str) -> Reply {
     .await
 }
 
-async fn enroll_and_confirm(app: &TestApp) -> Enrolled {
+pub async fn enroll_and_confirm(app: &TestApp) -> Enrolled {
     let signed = app.register(EMAIL).await;
     let token = signed["access_token"].as_str().unwrap().to_owned();
     let enrolled = post_as(app, &token, "/api/v1/auth/mfa/totp/enroll", json!({})).await;

@@ -159,7 +159,7 @@ async fn start(app: &TestApp, fake: &Fake, provider: &str, mode: &str) -> String
     ))
 }
 
-async fn exchange(app: &TestApp, location: &str) -> Value {
+pub async fn exchange(app: &TestApp, location: &str) -> Value {
     let code = param(location, "code").expect("a code");
     let reply = app
         .post("/api/v1/auth/oauth2/exchange", &json!({ "code": code }))

@@ -25,7 +25,7 @@ impl Session {
     }
 }
 
-fn set_cookies(reply: &Reply) -> Vec<String> {
+pub fn set_cookies(reply: &Reply) -> Vec<String> {
     reply
         .headers
         .get_all("set-cookie")
@@ -34,7 +34,7 @@ fn set_cookies(reply: &Reply) -> Vec<String> {
         .collect()
 }
 
-fn cookie_value(lines: &[String], name: &str) -> String {
+pub fn cookie_value(lines: &[String], name: &str) -> String {
     lines
         .iter()
         .find_map(|l| l.strip_prefix(&format!("{name}=")))
