@@ -2,10 +2,11 @@
 //! the current span's fields under `"span"`): `{"timestamp":…,"level":…,"message":…,<fields>,"target":…,
 //! "span":{…,"name":…}}`. tracing-subscriber's own JSON formatter goes through serde, `fmt::Write` adapters and
 //! chrono's general formatter, and cost a quarter of a GET's instructions for its one request line (callgrind);
-//! this writes each line into one buffer with a fixed-width timestamp and a byte-level escaper.
+//! this writes each line into one buffer with a fixed-width timestamp and Strata's JSON string escaper.
 
 use std::fmt::{self, Write as _};
 
+use strata_core::json;
 use strata_core::value::StoredDatetime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -41,7 +42,7 @@ where
         let mut members = Members::new(&mut line);
         event.record(&mut members);
         line.push_str(",\"target\":");
-        push_json_str(&mut line, event.metadata().target());
+        json::push_str(&mut line, event.metadata().target());
         if let Some(span) = ctx.lookup_current() {
             line.push_str(",\"span\":{");
             if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
@@ -51,7 +52,7 @@ where
                 line.push(',');
             }
             line.push_str("\"name\":");
-            push_json_str(&mut line, span.name());
+            json::push_str(&mut line, span.name());
             line.push('}');
         }
         line.push_str("}\n");
@@ -101,7 +102,7 @@ impl<'a> Members<'a> {
 
     fn key(&mut self, field: &Field) {
         self.out.push(',');
-        push_json_str(self.out, field.name());
+        json::push_str(self.out, field.name());
         self.out.push(':');
     }
 }
@@ -109,7 +110,7 @@ impl<'a> Members<'a> {
 impl Visit for Members<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.key(field);
-        push_json_str(self.out, value);
+        json::push_str(self.out, value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -144,69 +145,12 @@ impl Visit for Members<'_> {
     }
 }
 
-/// Bytes a JSON string cannot hold as they are: control characters, `"` and `\`.
-const NEEDS_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-/// `s` as a JSON string literal: quotes, backslashes and control characters escaped.
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    escape_into(out, s);
-    out.push('"');
-}
-
 /// Writes what it is given JSON-escaped, so `Debug` output goes into a string literal without a copy.
 struct Escaping<'a>(&'a mut String);
 
 impl fmt::Write for Escaping<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        escape_into(self.0, s);
+        json::escape_into(self.0, s);
         Ok(())
-    }
-}
-
-fn escape_into(out: &mut String, s: &str) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !NEEDS_ESCAPE[usize::from(b)] {
-            continue;
-        }
-        out.push_str(&s[start..i]);
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            _ => {
-                let _ = write!(out, "\\u{b:04x}");
-            }
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_json_str;
-
-    #[test]
-    fn strings_are_escaped_as_json() {
-        let mut out = String::new();
-        push_json_str(&mut out, "a\"b\\c\nd\u{1}é");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
-        let back: String = serde_json::from_str(&out).unwrap();
-        assert_eq!(back, "a\"b\\c\nd\u{1}é");
     }
 }
