@@ -215,8 +215,25 @@ impl AuthService {
             ));
         }
         if pending.mode == "session" {
-            self.require_second_factor(&user, SignInMode::Session)
-                .await?;
+            match self.require_second_factor(&user, SignInMode::Session).await {
+                Ok(()) => {}
+                // A redirect cannot carry the JSON answer: the application gets the challenge in its URL and
+                // finishes at /auth/mfa/totp/verify, which sets the session cookies.
+                Err(e) if e.code == ErrorCode::MfaRequired => {
+                    let token = e
+                        .extensions
+                        .iter()
+                        .find(|(name, _)| *name == "mfa_token")
+                        .and_then(|(_, v)| v.as_str())
+                        .unwrap_or_default();
+                    let location = with_param(&pending.redirect_to, "error", "mfa_required")?;
+                    return Ok(OAuthLanding {
+                        location: with_param(&location, "mfa_token", token)?,
+                        session: None,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
             let signed = self.sign_in_user(user).await?;
             return Ok(OAuthLanding {
                 location: pending.redirect_to,

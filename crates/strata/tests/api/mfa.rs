@@ -76,6 +76,11 @@ pub async fn verify(app: &TestApp, mfa_token: &str, code: &str) -> Reply {
 pub async fn enroll_and_confirm(app: &TestApp) -> Enrolled {
     let signed = app.register(EMAIL).await;
     let token = signed["access_token"].as_str().unwrap().to_owned();
+    enroll_with(app, token).await
+}
+
+/// Enrol and confirm TOTP for the user whose access token is `token`.
+pub async fn enroll_with(app: &TestApp, token: String) -> Enrolled {
     let enrolled = post_as(app, &token, "/api/v1/auth/mfa/totp/enroll", json!({})).await;
     assert_eq!(enrolled.status, 200, "{}", enrolled.body);
     let secret = totp::decode_secret(enrolled.body["data"]["secret"].as_str().unwrap()).unwrap();

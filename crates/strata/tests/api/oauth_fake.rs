@@ -321,7 +321,54 @@ async fn session_mode_sets_the_cookie_on_the_redirect(backend: Backend) {
     assert!(me.contains("carol@example.com"), "{me}");
 }
 
+/// A redirect cannot carry `mfa_required`'s JSON, so a session sign-in of a user with TOTP goes back to the
+/// application with the challenge in the URL and no session; the code then opens the session.
+async fn session_mode_with_mfa_hands_the_challenge_to_the_application(backend: Backend) {
+    let Some((app, fake)) = setup(backend).await else {
+        return;
+    };
+    let (status, location, body) = sign_in(&app, &fake, "fake").await;
+    assert_eq!(status, 302, "{body}");
+    let signed = exchange(&app, &location.unwrap()).await;
+    let token = signed["access_token"].as_str().unwrap().to_owned();
+    let enrolled = crate::mfa::enroll_with(&app, token).await;
+
+    let callback = start(&app, &fake, "fake", "&mode=session").await;
+    let mut browser = Browser::new();
+    let (status, location, body) = browser.get(&callback).await;
+    assert_eq!(status, 302, "{body}");
+    let location = location.unwrap();
+    assert!(location.starts_with(APP_RETURN), "{location}");
+    assert_eq!(param(&location, "error").as_deref(), Some("mfa_required"));
+    assert!(
+        !browser.jar.contains_key("strata_session"),
+        "no session before the code"
+    );
+    let mfa_token = param(&location, "mfa_token").expect("the challenge");
+    let wrong = crate::mfa::verify(
+        &app,
+        "not-a-challenge",
+        &crate::mfa::code(&enrolled.secret, 1),
+    )
+    .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let passed = crate::mfa::verify(&app, &mfa_token, &crate::mfa::code(&enrolled.secret, 1)).await;
+    assert_eq!(passed.status, 200, "{}", passed.body);
+    assert_eq!(passed.body["data"]["user"]["email"], "carol@example.com");
+    assert!(
+        passed.body["data"].get("access_token").is_none(),
+        "session mode answers no tokens: {}",
+        passed.body
+    );
+    let lines = crate::sessions::set_cookies(&passed);
+    assert!(
+        lines.iter().any(|l| l.starts_with("strata_session=")),
+        "{lines:?}"
+    );
+}
+
 crate::on_each_backend!(
+    session_mode_with_mfa_hands_the_challenge_to_the_application,
     states_and_redirects_are_checked,
     bad_id_tokens_and_replayed_codes_are_refused,
     identities_link_only_by_verified_email,
