@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod load;
 pub mod posts;
+pub mod prepare;
 pub mod provenance;
 pub mod report;
 pub mod run;

@@ -2,19 +2,18 @@
 //! the ceiling and each (store, operation) measured one server at a time, each after a warm-up and on a freshly
 //! started process (so its peak RSS is that load's), the report saved, and the databases dropped whatever happened.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use crate::auth::{ISSUER, Principal, SEED_TOKEN_TTL, obtain_principal, sign_in_credentials};
+use crate::auth::{ISSUER, SEED_TOKEN_TTL};
 use crate::cli::Options;
-use crate::load::{Generator, Load, Operation, Outcome, PUBLIC_COLLECTION, RULED_COLLECTION};
+use crate::load::{Generator, Load, Operation, Outcome};
 use crate::posts::SCHEMA;
+use crate::prepare::{Prepared, seed_store, seeded_collections};
 use crate::provenance::{cpu_model, git_commit, records_tag};
 use crate::report::{Report, Row, RowLoad, Seeding};
-use crate::seed::{SeedPlan, count_records, seed};
 use crate::server::{Launch, Server};
 use crate::setup::{argon2_overrides, server_url, sibling_binary, usable_stores};
 use crate::store::Database;
@@ -24,61 +23,14 @@ use crate::store::Database;
 /// the pool full would be answered 503.
 const LOGIN_SETTLE: Duration = Duration::from_secs(1);
 
-/// One seeded collection: its record ids, in memory and one per line in a file (for wrk).
-#[derive(Default)]
-struct SeededIds {
-    ids: Arc<Vec<String>>,
-    file: PathBuf,
-}
-
-/// A store ready for load: its database, the seeded ids and the user who owns them.
-struct Prepared {
-    db: Database,
-    posts: SeededIds,
-    notes: SeededIds,
-    data_dir: PathBuf,
-    principal: Option<Principal>,
-    /// The body of the login load's sign-in, when that load runs.
-    login_body: String,
-}
-
-impl Prepared {
-    /// A store not seeded yet, with its files under `work`.
-    fn new(db: Database, work: &Path) -> Prepared {
-        let name = format!("{:?}", db.kind).to_lowercase();
-        Prepared {
-            db,
-            posts: SeededIds {
-                ids: Arc::default(),
-                file: work.join(format!("{name}-ids.txt")),
-            },
-            notes: SeededIds {
-                ids: Arc::default(),
-                file: work.join(format!("{name}-{PUBLIC_COLLECTION}-ids.txt")),
-            },
-            data_dir: work.join(format!("{name}-data")),
-            principal: None,
-            login_body: String::new(),
-        }
-    }
-
-    /// The ids an operation's load picks from (the posts' for the ceiling and the operations without ids).
-    fn ids_for(&self, operation: Operation) -> &SeededIds {
-        match operation.collection() {
-            Some(PUBLIC_COLLECTION) => &self.notes,
-            _ => &self.posts,
-        }
-    }
-}
-
 /// Everything a run needs to know, resolved from the options.
-struct Plan {
-    options: Options,
-    work: PathBuf,
-    strata: PathBuf,
-    ceiling: PathBuf,
-    generator: Generator,
-    client: reqwest::Client,
+pub(crate) struct Plan {
+    pub(crate) options: Options,
+    pub(crate) work: PathBuf,
+    pub(crate) strata: PathBuf,
+    pub(crate) ceiling: PathBuf,
+    pub(crate) generator: Generator,
+    pub(crate) client: reqwest::Client,
 }
 
 /// Run the benchmark; `Ok(false)` when it ran but some request failed.
@@ -259,77 +211,6 @@ async fn measure(
     Ok(report)
 }
 
-/// The collections the operations need seeded: always `posts` (the ceiling's GET picks its ids), and `notes`
-/// when a public load runs.
-fn seeded_collections(ops: &[Operation]) -> Vec<&'static str> {
-    let mut collections = vec![RULED_COLLECTION];
-    if ops
-        .iter()
-        .any(|op| op.collection() == Some(PUBLIC_COLLECTION))
-    {
-        collections.push(PUBLIC_COLLECTION);
-    }
-    collections
-}
-
-/// Start Strata on the store, get the benchmark's user, seed its records in each of `collections` and, for the
-/// login load, get credentials to sign in with; stop it. The seconds seeding took.
-async fn seed_store(
-    plan: &Plan,
-    store: &mut Prepared,
-    collections: &[&'static str],
-) -> anyhow::Result<f64> {
-    let options = &plan.options;
-    let kind = store.db.kind;
-    let launch = strata_launch(plan, store, true);
-    let log = plan.work.join(format!("{kind:?}-seed.log").to_lowercase());
-    let server = Server::start(&launch, &log).await?;
-    let principal =
-        obtain_principal(&plan.client, &server.base_url, options.token.as_deref()).await?;
-    let mut elapsed = Duration::ZERO;
-    for &collection in collections {
-        let seeded = seed(
-            &plan.client,
-            &server.base_url,
-            SeedPlan {
-                collection,
-                bearer: &principal.token,
-                author: &principal.user_id,
-                records: options.records(),
-                concurrency: options.seed_concurrency,
-            },
-        )
-        .await?;
-        let listed =
-            count_records(&plan.client, &server.base_url, collection, &principal.token).await?;
-        if seeded.ids.len() as u64 != options.records() || listed != options.records() {
-            bail!(
-                "seeding {kind} made {} {collection} and the list counts {listed}, not {}",
-                seeded.ids.len(),
-                options.records()
-            );
-        }
-        elapsed += seeded.elapsed;
-        let target = if collection == PUBLIC_COLLECTION {
-            &mut store.notes
-        } else {
-            &mut store.posts
-        };
-        std::fs::write(&target.file, seeded.ids.join("\n") + "\n")
-            .with_context(|| format!("writing {}", target.file.display()))?;
-        target.ids = Arc::new(seeded.ids);
-    }
-    if options.ops.contains(&Operation::Login) {
-        store.login_body = sign_in_credentials(&plan.client, &server.base_url, &principal)
-            .await?
-            .login_body();
-    }
-    server.stop().await?;
-    store.db.analyze().await?;
-    store.principal = Some(principal);
-    Ok(elapsed.as_secs_f64())
-}
-
 /// The generator's threads and connections for `operation`: the configured ones, except for a load bounded by
 /// the hashing pool (login), which gets one thread and one connection per core (at most the configured
 /// connections), so that it never asks for more hashes at once than Strata's pool of one thread per core holds.
@@ -421,7 +302,7 @@ fn note(failures: &mut Vec<String>, what: &str, outcome: &Outcome) {
 /// Strata on the store's database. Every start has the same issuer, and the seeding one issues long-lived tokens,
 /// so that the seeding user's token holds on every later start (see `auth`). No start sets Argon2id parameters,
 /// and inherited ones are removed, so every password is hashed and verified at Strata's defaults.
-fn strata_launch(plan: &Plan, store: &Prepared, seeding: bool) -> Launch {
+pub(crate) fn strata_launch(plan: &Plan, store: &Prepared, seeding: bool) -> Launch {
     let mut env = vec![("STRATA_AUTH__ISSUER".to_owned(), ISSUER.to_owned())];
     if seeding {
         env.push((
@@ -460,14 +341,5 @@ mod tests {
         assert_eq!((login.threads, login.connections), (1, 1));
         let get = load_shape(Operation::GetPublic, 2, 64, 2);
         assert_eq!((get.threads, get.connections), (2, 64));
-    }
-
-    #[test]
-    fn notes_are_seeded_only_for_the_public_loads() {
-        assert_eq!(seeded_collections(&[Operation::Get]), ["posts"]);
-        assert_eq!(
-            seeded_collections(&[Operation::Login, Operation::ListPublic]),
-            ["posts", "notes"]
-        );
     }
 }
