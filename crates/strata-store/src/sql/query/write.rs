@@ -1,0 +1,94 @@
+//! The statements that write a record: insert, update (guarded by the version read) and delete.
+
+use strata_core::schema::Collection;
+use strata_core::{ColType, Record, Value};
+use uuid::Uuid;
+
+use crate::sql::{Dialect, SqlBuilder};
+
+fn record_params(collection: &Collection, record: &Record) -> Vec<(String, Value, ColType)> {
+    let mut cols = vec![
+        ("id".to_owned(), Value::Uuid(record.id), ColType::Uuid),
+        (
+            "created_at".to_owned(),
+            Value::Datetime(record.created_at),
+            ColType::Datetime,
+        ),
+        (
+            "updated_at".to_owned(),
+            Value::Datetime(record.updated_at),
+            ColType::Datetime,
+        ),
+        (
+            "version".to_owned(),
+            Value::Int(record.version),
+            ColType::Int,
+        ),
+    ];
+    for (field, value) in collection.fields.iter().zip(&record.values) {
+        cols.push((field.name.clone(), value.clone(), field.storage()));
+    }
+    cols
+}
+
+pub fn insert(dialect: Dialect, collection: &Collection, record: &Record) -> SqlBuilder {
+    let cols = record_params(collection, record);
+    let mut b = SqlBuilder::new(dialect);
+    b.push("INSERT INTO ").ident(&collection.name).push(" (");
+    for (i, (name, _, _)) in cols.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.ident(name);
+    }
+    b.push(") VALUES (");
+    for (i, (_, value, ty)) in cols.into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(value, ty);
+    }
+    b.push(")");
+    b
+}
+
+/// `UPDATE … SET every column WHERE id = ? AND version = ?` (the version the change was computed from).
+pub fn update(
+    dialect: Dialect,
+    collection: &Collection,
+    record: &Record,
+    from_version: i64,
+) -> SqlBuilder {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("UPDATE ").ident(&collection.name).push(" SET ");
+    for (i, (name, value, ty)) in record_params(collection, record)
+        .into_iter()
+        .skip(2)
+        .enumerate()
+    {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.ident(&name).push(" = ").param(value, ty);
+    }
+    b.push(" WHERE ")
+        .ident("id")
+        .push(" = ")
+        .param(Value::Uuid(record.id), ColType::Uuid);
+    b.push(" AND ")
+        .ident("version")
+        .push(" = ")
+        .param(Value::Int(from_version), ColType::Int);
+    b
+}
+
+pub fn delete(dialect: Dialect, collection: &Collection, id: Uuid) -> SqlBuilder {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("DELETE FROM ")
+        .ident(&collection.name)
+        .push(" WHERE ")
+        .ident("id")
+        .push(" = ");
+    b.param(Value::Uuid(id), ColType::Uuid);
+    b
+}
