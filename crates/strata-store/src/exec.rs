@@ -137,7 +137,7 @@ pub async fn apply_batch(
                 WriteOutcome::Deleted(r),
             ),
         };
-        e.execute(&outbox::insert(e.dialect(), &event))
+        e.execute(&outbox::insert(e.dialect(), event))
             .await
             .map_err(|error| BatchError { index, error })?;
         outcomes.push(outcome);
@@ -296,11 +296,8 @@ async fn check_relations(
                 Access::Denied => return Err(invalid()),
                 access => access.condition().into_iter().collect(),
             };
-        let stmt = query::fetch_by_ids(e.dialect(), scope, target, &[*id], &visible)?;
-        if e.fetch(&stmt, &query::record_columns(target))
-            .await?
-            .is_empty()
-        {
+        let stmt = query::exists(e.dialect(), scope, target, *id, &visible)?;
+        if e.fetch(&stmt, &[ColType::Int]).await?.is_empty() {
             return Err(invalid());
         }
     }

@@ -166,6 +166,20 @@ pub struct WriteBatch {
     pub idempotency: Option<(IdempotencyKey, FinishFn)>,
 }
 
+impl WriteBatch {
+    /// Whether the batch may fail after it changed rows: when it has more than one op (a later one may fail), or
+    /// when something is decided on the written row (a create rule that needs other records, read rules that
+    /// follow relations). Every other check of an op comes before its statements.
+    pub fn may_fail_after_writing(&self) -> bool {
+        self.ops.len() > 1
+            || self.ops.iter().any(|op| match op {
+                WriteOp::Insert { check, reads, .. } => check.is_some() || !reads.is_empty(),
+                WriteOp::Update { reads, .. } => !reads.is_empty(),
+                WriteOp::Delete { .. } => false,
+            })
+    }
+}
+
 /// A failed batch: the index of the op that failed and why.
 #[derive(Debug)]
 pub struct BatchError {

@@ -2,7 +2,7 @@
 //! Delivery to sinks reads this table.
 
 use strata_core::schema::Collection;
-use strata_core::{ColType, Record, Value};
+use strata_core::{ColType, Record, RecordView, Value, json};
 use uuid::Uuid;
 
 use crate::model::EventMeta;
@@ -19,11 +19,13 @@ pub struct Event {
     pub kind: &'static str,
     pub subject: Uuid,
     pub time: chrono::DateTime<chrono::Utc>,
-    /// The whole CloudEvent as JSON.
-    pub payload: serde_json::Value,
+    /// The whole CloudEvent as JSON text, written once and stored as it is.
+    pub payload: String,
 }
 
-/// The CloudEvents 1.0 envelope of one write; hidden fields never appear in it.
+/// The CloudEvents 1.0 envelope of one write; hidden fields never appear in it. The JSON text is written
+/// straight from the records' typed values (as record answers are), with no intermediate JSON tree: every
+/// write pays for its event.
 pub fn event(
     collection: &Collection,
     kind: &'static str,
@@ -33,40 +35,48 @@ pub fn event(
 ) -> Event {
     let id = Uuid::now_v7();
     let time = strata_core::value::now();
-    let mut data = serde_json::Map::new();
-    data.insert("record".into(), record.to_json(collection));
-    if let Some(previous) = previous {
-        data.insert("previous".into(), previous.to_json(collection));
+    let mut out = String::with_capacity(512);
+    out.push_str(r#"{"specversion":"1.0","id":"#);
+    Value::Uuid(id).write_json(&mut out);
+    out.push_str(r#","type":"strata.record."#);
+    json::escape_into(&mut out, kind);
+    out.push_str(r#"","source":"/api/v1/"#);
+    json::escape_into(&mut out, &collection.name);
+    out.push_str(r#"","subject":"#);
+    Value::Uuid(record.id).write_json(&mut out);
+    out.push_str(r#","time":"#);
+    Value::Datetime(time).write_json(&mut out);
+    out.push_str(r#","datacontenttype":"application/json","requestid":"#);
+    json::push_str(&mut out, &meta.request_id);
+    out.push_str(r#","principalid":"#);
+    match &meta.principal_id {
+        Some(principal) => json::push_str(&mut out, principal),
+        None => out.push_str("null"),
     }
-    let payload = serde_json::json!({
-        "specversion": "1.0",
-        "id": id.to_string(),
-        "type": format!("strata.record.{kind}"),
-        "source": format!("/api/v1/{}", collection.name),
-        "subject": record.id.to_string(),
-        "time": strata_core::value::format_datetime(&time),
-        "datacontenttype": "application/json",
-        "requestid": meta.request_id,
-        "principalid": meta.principal_id,
-        "data": data,
-    });
+    out.push_str(r#","data":{"record":"#);
+    RecordView::new(collection, record).write_json(&mut out);
+    if let Some(previous) = previous {
+        out.push_str(r#","previous":"#);
+        RecordView::new(collection, previous).write_json(&mut out);
+    }
+    out.push_str("}}");
     Event {
         id,
         collection: collection.name.clone(),
         kind,
         subject: record.id,
         time,
-        payload,
+        payload: out,
     }
 }
 
-pub fn insert(dialect: Dialect, event: &Event) -> SqlBuilder {
+pub fn insert(dialect: Dialect, event: Event) -> SqlBuilder {
     let mut b = SqlBuilder::new(dialect);
     b.push("INSERT INTO ")
         .ident(TABLE)
         .push(" (id, collection, type, subject, time, payload) VALUES (");
     b.param(Value::Uuid(event.id), ColType::Uuid).push(", ");
-    b.param(Value::Text(event.collection.clone()), ColType::Text)
+    b.param(Value::Text(event.collection), ColType::Text)
         .push(", ");
     b.param(Value::Text(event.kind.to_owned()), ColType::Text)
         .push(", ");
@@ -74,7 +84,58 @@ pub fn insert(dialect: Dialect, event: &Event) -> SqlBuilder {
         .push(", ");
     b.param(Value::Datetime(event.time), ColType::Datetime)
         .push(", ");
-    b.param(Value::Json(event.payload.clone()), ColType::Json)
-        .push(")");
+    b.json_text_param(event.payload).push(")");
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_core::schema::Schema;
+
+    #[test]
+    fn the_event_text_is_the_cloudevent_of_the_write_without_hidden_fields() {
+        let schema = Schema::from_toml(
+            r#"
+            [collections.posts]
+            fields.title  = { type = "text" }
+            fields.secret = { type = "text", hidden = true }
+            "#,
+        )
+        .unwrap();
+        let posts = schema.collection("posts").unwrap();
+        let at = strata_core::value::now();
+        let record = |title: &str| Record {
+            id: Uuid::now_v7(),
+            created_at: at,
+            updated_at: at,
+            version: 2,
+            values: vec![Value::Text(title.into()), Value::Text("s3cret".into())],
+        };
+        let (previous, current) = (record("old"), record("a \"quoted\"\ntitle"));
+        let meta = EventMeta {
+            request_id: "req-\"1\"".into(),
+            principal_id: None,
+        };
+
+        let event = event(posts, "updated", &current, Some(&previous), &meta);
+
+        let parsed: serde_json::Value = serde_json::from_str(&event.payload).unwrap();
+        let expected = serde_json::json!({
+            "specversion": "1.0",
+            "id": event.id.to_string(),
+            "type": "strata.record.updated",
+            "source": "/api/v1/posts",
+            "subject": current.id.to_string(),
+            "time": strata_core::value::format_datetime(&event.time),
+            "datacontenttype": "application/json",
+            "requestid": "req-\"1\"",
+            "principalid": null,
+            "data": { "record": current.to_json(posts), "previous": previous.to_json(posts) },
+        });
+        assert_eq!(parsed, expected);
+        // The same text serde_json writes, member order included.
+        assert_eq!(event.payload, expected.to_string());
+        assert!(!event.payload.contains("s3cret"));
+    }
 }

@@ -74,6 +74,18 @@ impl SqlBuilder {
         self.ident(alias).push(".").ident(name)
     }
 
+    /// Append a placeholder for JSON already written as text, stored in a JSON column as it is: bound as text
+    /// and, on PostgreSQL, cast to `jsonb` by the server (no JSON tree is built to bind it).
+    pub fn json_text_param(&mut self, json: String) -> &mut Self {
+        if self.dialect == Dialect::Postgres {
+            self.push("CAST(")
+                .param(Value::Text(json), ColType::Text)
+                .push(" AS jsonb)")
+        } else {
+            self.param(Value::Text(json), ColType::Text)
+        }
+    }
+
     /// Append a placeholder and bind `value` to it.
     pub fn param(&mut self, value: Value, ty: ColType) -> &mut Self {
         self.params.push(Param { value, ty });

@@ -192,6 +192,27 @@ pub fn rule_holds(
     rule: &Expr,
     data: Option<&Record>,
 ) -> Result<SqlBuilder, StoreError> {
+    let mut b = select_1_by_id(dialect, collection, id);
+    push_condition(&mut b, scope, collection, rule, data, Reading::Stored)?;
+    Ok(b)
+}
+
+/// `SELECT 1 … WHERE id = ? AND conditions`: whether the record exists and the conditions let it through,
+/// without reading its columns (a relation's target, checked on every write that sets it).
+pub fn exists(
+    dialect: Dialect,
+    scope: &Scope,
+    collection: &Collection,
+    id: Uuid,
+    conditions: &[Arc<Expr>],
+) -> Result<SqlBuilder, StoreError> {
+    let mut b = select_1_by_id(dialect, collection, id);
+    push_conditions(&mut b, scope, collection, conditions, None)?;
+    Ok(b)
+}
+
+/// `SELECT 1 FROM collection t WHERE t.id = ?`
+fn select_1_by_id(dialect: Dialect, collection: &Collection, id: Uuid) -> SqlBuilder {
     let mut b = SqlBuilder::new(dialect);
     b.push("SELECT 1");
     from(&mut b, collection);
@@ -199,8 +220,7 @@ pub fn rule_holds(
         .column(ALIAS, "id")
         .push(" = ")
         .param(Value::Uuid(id), ColType::Uuid);
-    push_condition(&mut b, scope, collection, rule, data, Reading::Stored)?;
-    Ok(b)
+    b
 }
 
 /// Records by id, filtered by conditions (reads and expansion).

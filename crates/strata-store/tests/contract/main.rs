@@ -1,6 +1,7 @@
 //! The repository contract (STYLE.md "Tests"): one set of stories, each run on SQLite, PostgreSQL and
 //! MariaDB/MySQL with a fresh database, so every backend keeps the same promises.
 
+mod concurrent_stories;
 mod differential_stories;
 mod filter_stories;
 mod fixtures;
@@ -51,6 +52,7 @@ stories!(
     write_stories::relations_restrict_cascade_and_set_null_on_delete,
     write_stories::a_failing_op_rolls_back_the_whole_batch,
     write_stories::every_write_leaves_its_outbox_event,
+    concurrent_stories::writes_sent_together_commit_or_fail_alone,
     filter_stories::filters_select_what_the_evaluator_accepts,
     rule_stories::rules_checked_in_a_write_refuse_it_whole,
     idempotency_stories::idempotency_keys_go_from_claimed_to_done,
