@@ -167,8 +167,12 @@ impl RecordView<'_> {
             if i > 0 {
                 out.push(',');
             }
-            json::push_str(out, name);
-            out.push(':');
+            // Member names are `id`, the system fields, `expand` or field names, which the schema holds to
+            // `^[a-z][a-z0-9_]*$`: nothing to escape.
+            debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
             match member {
                 Member::Value(v) => v.write_json(out),
                 Member::Id(id) => Value::Uuid(id).write_json(out),
