@@ -1,9 +1,7 @@
-//! The embedded SQLite store (SPEC §13): WAL; one writer thread that drains a queue of pending writes and
-//! commits them together (group commit), one thread that flushes the WAL for every group committed meanwhile and
-//! only then answers their callers (one fsync for all, see [`durable`]); a few reader threads with cached
-//! prepared statements.
+//! The embedded SQLite store (SPEC §13): WAL with `synchronous=FULL`; one writer thread that drains a queue of
+//! pending writes and commits them together (group commit: each caller is answered after the commit that holds
+//! its write, one fsync for all); a few reader threads with cached prepared statements.
 
-mod durable;
 mod exec;
 mod watchdog;
 
@@ -19,7 +17,6 @@ use strata_core::Record;
 use strata_core::schema::Schema;
 use tokio::sync::oneshot;
 
-use durable::Syncer;
 pub use exec::SqliteExec;
 use exec::map_error;
 use watchdog::Watchdog;
@@ -73,18 +70,17 @@ impl SqliteStore {
                 )
             })?;
         }
-        let writer_conn = open_connection(path, statement_timeout, Role::Writer)?;
+        let writer_conn = open_connection(path, statement_timeout, false)?;
         let writer_watchdog =
             Watchdog::install(&writer_conn, statement_timeout).map_err(map_error)?;
-        let syncer = Syncer::start(path)?;
         let (writer, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer_conn, writer_watchdog, syncer, write_rx))
+            .spawn(move || write_loop(writer_conn, writer_watchdog, write_rx))
             .map_err(StoreError::other)?;
         let (readers_tx, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
         for i in 0..readers.max(1) {
-            let conn = open_connection(path, statement_timeout, Role::Reader)?;
+            let conn = open_connection(path, statement_timeout, true)?;
             let watchdog = Watchdog::install(&conn, statement_timeout).map_err(map_error)?;
             let rx = read_rx.clone();
             thread::Builder::new()
@@ -150,13 +146,11 @@ fn closed() -> StoreError {
     StoreError::Unavailable(anyhow::anyhow!("the SQLite store is closed"))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Role {
-    Writer,
-    Reader,
-}
-
-fn open_connection(path: &Path, busy_timeout: Duration, role: Role) -> StoreResult<Connection> {
+fn open_connection(
+    path: &Path,
+    busy_timeout: Duration,
+    read_only: bool,
+) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -167,15 +161,13 @@ fn open_connection(path: &Path, busy_timeout: Duration, role: Role) -> StoreResu
     })?;
     conn.busy_timeout(busy_timeout).map_err(map_error)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
     )
     .map_err(map_error)?;
-    // The writer's commits are flushed by the syncer thread before anyone is answered (see `durable`).
-    conn.execute_batch(match role {
-        Role::Writer => "PRAGMA synchronous = NORMAL;",
-        Role::Reader => "PRAGMA query_only = ON;",
-    })
-    .map_err(map_error)?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = ON;")
+            .map_err(map_error)?;
+    }
     conn.set_prepared_statement_cache_capacity(256);
     crate::sql::filter::register_sqlite_functions(&conn).map_err(map_error)?;
     Ok(conn)
@@ -188,7 +180,7 @@ fn read_loop(mut conn: Connection, watchdog: Watchdog, jobs: Receiver<ReadJob>) 
 }
 
 /// Group commit: take every write waiting (up to [`GROUP_MAX`]), run each in turn in one transaction, commit
-/// once, then hand the group to the syncer, which answers each once the commit is on disk.
+/// once, then answer each.
 ///
 /// A write that may fail after changing rows runs in a savepoint, rolled back if it fails. The others (a single
 /// record write whose checks all come before its statements) run without one: a savepoint makes SQLite copy every
@@ -196,7 +188,7 @@ fn read_loop(mut conn: Connection, watchdog: Watchdog, jobs: Receiver<ReadJob>) 
 /// fail with rows changed after all (a storage error), the whole transaction is rolled back: the writes already
 /// run in it are answered `unavailable` (nothing of theirs was committed) and those not yet run go on in the next
 /// transaction.
-fn write_loop(mut conn: Connection, watchdog: Watchdog, syncer: Syncer, jobs: Receiver<WriteJob>) {
+fn write_loop(mut conn: Connection, watchdog: Watchdog, jobs: Receiver<WriteJob>) {
     let mut pending = std::collections::VecDeque::new();
     loop {
         if pending.is_empty() {
@@ -253,27 +245,16 @@ fn write_loop(mut conn: Connection, watchdog: Watchdog, syncer: Syncer, jobs: Re
         } else {
             control(&conn, "COMMIT").map_err(map_error)
         };
-        match committed {
-            Ok(()) => syncer.submit(
-                finishers
-                    .into_iter()
-                    .map(|(finish, savepoint_error)| {
-                        (
-                            finish,
-                            savepoint_error.map_or(Ok(()), |e| Err(map_error(e))),
-                        )
-                    })
-                    .collect(),
-            ),
-            Err(e) => {
-                if !rolled_back {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-                for (finish, _) in finishers {
-                    finish(Err(StoreError::Unavailable(anyhow::anyhow!(
-                        "commit failed: {e}"
-                    ))));
-                }
+        if committed.is_err() && !rolled_back {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (finish, savepoint_error) in finishers {
+            match (&committed, savepoint_error) {
+                (Ok(()), None) => finish(Ok(())),
+                (Ok(()), Some(e)) => finish(Err(map_error(e))),
+                (Err(e), _) => finish(Err(StoreError::Unavailable(anyhow::anyhow!(
+                    "commit failed: {e}"
+                )))),
             }
         }
     }
