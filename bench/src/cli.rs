@@ -9,8 +9,8 @@ use clap::Parser;
 use crate::load::{GeneratorChoice, Operation};
 use crate::store::StoreKind;
 
-/// Measure Strata against a bare axum ceiling on the same machine, one server at a time, and write the table to
-/// bench/results/. Usually run through `./bench/run.sh`, which builds first.
+/// Measure Strata against a bare axum ceiling and, on PostgreSQL and MySQL, a hand-written axum+sqlx baseline on
+/// the same machine, one server at a time, and write the table to bench/results/. Usually run through `./bench/run.sh`, which builds first.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bench", version, about)]
 pub struct Options {
@@ -99,6 +99,11 @@ pub struct Options {
     /// The ceiling binary [default: the one next to this binary]
     #[arg(long, value_name = "PATH")]
     pub ceiling_bin: Option<PathBuf>,
+
+    /// The baseline binary (hand-written axum+sqlx, measured on PostgreSQL and MySQL) [default: the one next to
+    /// this binary]
+    #[arg(long, value_name = "PATH")]
+    pub baseline_bin: Option<PathBuf>,
 
     /// Where the results go [default: bench/results; the scratch directory with --smoke]
     #[arg(long, value_name = "DIR")]

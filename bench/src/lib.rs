@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod baseline;
 pub mod cli;
+pub mod launch;
 pub mod load;
 pub mod posts;
 pub mod prepare;
