@@ -105,6 +105,11 @@ pub struct Options {
     #[arg(long, value_name = "PATH")]
     pub baseline_bin: Option<PathBuf>,
 
+    /// Whether the baseline's pool pings each connection it hands out (sqlx's `test_before_acquire`, a round trip
+    /// per request): on by default, as in Strata's pool; turn it off when Strata's pool does
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub baseline_ping_on_acquire: bool,
+
     /// Where the results go [default: bench/results; the scratch directory with --smoke]
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
@@ -161,6 +166,8 @@ mod tests {
         assert_eq!(o.stores, [StoreKind::Sqlite, StoreKind::Postgres]);
         assert_eq!(o.ops, Operation::ALL);
         assert_eq!((o.threads, o.connections), (2, 64));
+        assert!(o.baseline_ping_on_acquire);
+        assert!(!parse(&["--baseline-ping-on-acquire", "false"]).baseline_ping_on_acquire);
     }
 
     #[test]

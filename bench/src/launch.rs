@@ -54,6 +54,8 @@ pub(crate) fn baseline_launch(plan: &Plan, store: &Prepared, op: Operation) -> O
             store.jwks_file.clone().into(),
             "--issuer".into(),
             ISSUER.into(),
+            "--test-before-acquire".into(),
+            plan.options.baseline_ping_on_acquire.to_string().into(),
         ],
         // In the environment, like Strata's: a URL's password stays off the command line.
         env: vec![("BASELINE_DATABASE_URL".to_owned(), url.clone())],

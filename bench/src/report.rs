@@ -159,6 +159,8 @@ pub struct Report {
     pub warmup_seconds: u64,
     pub records: u64,
     pub principal: String,
+    /// Whether the baseline's pool pinged each connection it handed out (as Strata's pool does by default).
+    pub baseline_ping_on_acquire: bool,
     pub seeding: Vec<Seeding>,
     pub rows: Vec<Row>,
     /// Why each failed run failed; a report with any is a failed benchmark.
@@ -212,7 +214,16 @@ impl Report {
             let _ = writeln!(md, "{note}\n");
         }
         if self.rows.iter().any(|r| r.server == ServerKind::Baseline) {
-            let _ = writeln!(md, "{BASELINE_NOTE}\n");
+            let _ = writeln!(
+                md,
+                "{BASELINE_NOTE}. Its pool {} each connection it hands out (sqlx's `test_before_acquire`, on in \
+                 Strata's pool)\n",
+                if self.baseline_ping_on_acquire {
+                    "pings"
+                } else {
+                    "does NOT ping"
+                }
+            );
         }
         md.push_str(
             "| operation | store | req/s | vs ceiling | vs baseline | p50 | p99 | peak RSS |\n",

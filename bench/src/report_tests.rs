@@ -36,6 +36,7 @@ fn report(rows: Vec<Row>) -> Report {
         warmup_seconds: 2,
         records: 10_000,
         principal: "anonymous".into(),
+        baseline_ping_on_acquire: true,
         seeding: vec![],
         rows,
         failures: vec![],
@@ -167,6 +168,7 @@ fn strata_is_compared_with_the_baseline_on_the_same_store_and_operation() {
     assert!(
         md.contains("- baseline (PostgreSQL and MySQL): a hand-written axum 0.8 + sqlx 0.9 server")
     );
+    assert!(md.contains("Its pool pings each connection it hands out"));
     assert!(md.contains(
         "| `GET /api/v1/posts/{id}` | PostgreSQL (baseline) | 100 | 10.0 % | — | 0.50 ms | 4.00 ms | 9.8 MiB |"
     ));

@@ -199,6 +199,7 @@ async fn measure(
         warmup_seconds: options.warmup().as_secs(),
         records: options.records(),
         principal: principal.describe().into(),
+        baseline_ping_on_acquire: options.baseline_ping_on_acquire,
         seeding,
         rows,
         failures,
