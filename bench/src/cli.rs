@@ -9,8 +9,8 @@ use clap::Parser;
 use crate::load::{GeneratorChoice, Operation};
 use crate::store::StoreKind;
 
-/// Measure Strata against a bare axum ceiling on the same machine, one server at a time, and write the table to
-/// bench/results/. Usually run through `./bench/run.sh`, which builds first.
+/// Measure Strata against a bare axum ceiling and, on PostgreSQL and MySQL, a hand-written axum+sqlx baseline on
+/// the same machine, one server at a time, and write the table to bench/results/. Usually run through `./bench/run.sh`, which builds first.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bench", version, about)]
 pub struct Options {
@@ -100,6 +100,16 @@ pub struct Options {
     #[arg(long, value_name = "PATH")]
     pub ceiling_bin: Option<PathBuf>,
 
+    /// The baseline binary (hand-written axum+sqlx, measured on PostgreSQL and MySQL) [default: the one next to
+    /// this binary]
+    #[arg(long, value_name = "PATH")]
+    pub baseline_bin: Option<PathBuf>,
+
+    /// Whether the baseline's pool pings each connection it hands out (sqlx's `test_before_acquire`, a round trip
+    /// per request): on by default, as in Strata's pool; turn it off when Strata's pool does
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub baseline_ping_on_acquire: bool,
+
     /// Where the results go [default: bench/results; the scratch directory with --smoke]
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
@@ -156,6 +166,8 @@ mod tests {
         assert_eq!(o.stores, [StoreKind::Sqlite, StoreKind::Postgres]);
         assert_eq!(o.ops, Operation::ALL);
         assert_eq!((o.threads, o.connections), (2, 64));
+        assert!(o.baseline_ping_on_acquire);
+        assert!(!parse(&["--baseline-ping-on-acquire", "false"]).baseline_ping_on_acquire);
     }
 
     #[test]

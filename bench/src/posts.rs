@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 ///
 /// `notes` has the same fields and index with every rule `"true"` (public), seeded alike, so that the same reads
 /// on both say what the rules cost (issue 5: within 10 %).
+///
+/// The baseline (`bench/src/baseline/`) writes the posts' validation, rules and statements by hand: a change here
+/// is a change there.
 pub const SCHEMA: &str = r#"# Written by strata-bench: the benchmark's posts collection (SPEC §13), and notes, the same without rules.
 [collections.posts]
 fields.title  = { type = "text", required = true, max_length = 200 }

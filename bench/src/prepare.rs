@@ -1,5 +1,6 @@
 //! Getting a store ready for load: Strata started once on it to register the benchmark's user and seed the
-//! collections through the batch API, the seeded ids kept for the load generator.
+//! collections through the batch API, the seeded ids kept for the load generator, and Strata's public keys saved
+//! for the baseline, which verifies the same tokens.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,8 +9,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use crate::auth::{Principal, obtain_principal, sign_in_credentials};
+use crate::launch::strata_launch;
 use crate::load::{Operation, PUBLIC_COLLECTION, RULED_COLLECTION};
-use crate::run::{Plan, strata_launch};
+use crate::run::Plan;
 use crate::seed::{SeedPlan, count_records, seed};
 use crate::server::Server;
 use crate::store::Database;
@@ -27,6 +29,9 @@ pub(crate) struct Prepared {
     pub(crate) posts: SeededIds,
     pub(crate) notes: SeededIds,
     pub(crate) data_dir: PathBuf,
+    /// Strata's `/.well-known/jwks.json`, as the seeding server published it: the keys the baseline verifies
+    /// the principal's token with (signing keys live in the database, so every later start has the same).
+    pub(crate) jwks_file: PathBuf,
     pub(crate) principal: Option<Principal>,
     /// The body of the login load's sign-in, when that load runs.
     pub(crate) login_body: String,
@@ -47,6 +52,7 @@ impl Prepared {
                 file: work.join(format!("{name}-{PUBLIC_COLLECTION}-ids.txt")),
             },
             data_dir: work.join(format!("{name}-data")),
+            jwks_file: work.join(format!("{name}-jwks.json")),
             principal: None,
             login_body: String::new(),
         }
@@ -74,8 +80,8 @@ pub(crate) fn seeded_collections(ops: &[Operation]) -> Vec<&'static str> {
     collections
 }
 
-/// Start Strata on the store, get the benchmark's user, seed its records in each of `collections` and, for the
-/// login load, get credentials to sign in with; stop it. The seconds seeding took.
+/// Start Strata on the store, get the benchmark's user, seed its records in each of `collections`, save its
+/// public keys and, for the login load, get credentials to sign in with; stop it. The seconds seeding took.
 pub(crate) async fn seed_store(
     plan: &Plan,
     store: &mut Prepared,
@@ -121,6 +127,7 @@ pub(crate) async fn seed_store(
             .with_context(|| format!("writing {}", target.file.display()))?;
         target.ids = Arc::new(seeded.ids);
     }
+    save_jwks(&plan.client, &server.base_url, &store.jwks_file).await?;
     if options.ops.contains(&Operation::Login) {
         store.login_body = sign_in_credentials(&plan.client, &server.base_url, &principal)
             .await?
@@ -130,6 +137,21 @@ pub(crate) async fn seed_store(
     store.db.analyze().await?;
     store.principal = Some(principal);
     Ok(elapsed.as_secs_f64())
+}
+
+/// Save the key set Strata publishes at `/.well-known/jwks.json` (SPEC §6) to `path`.
+async fn save_jwks(client: &reqwest::Client, base_url: &str, path: &Path) -> anyhow::Result<()> {
+    let response = client
+        .get(format!("{base_url}/.well-known/jwks.json"))
+        .send()
+        .await
+        .context("reading Strata's JWKS")?;
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("GET /.well-known/jwks.json answered {status}: {text}");
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ fn report(rows: Vec<Row>) -> Report {
         warmup_seconds: 2,
         records: 10_000,
         principal: "anonymous".into(),
+        baseline_ping_on_acquire: true,
         seeding: vec![],
         rows,
         failures: vec![],
@@ -78,7 +79,9 @@ fn the_table_has_one_line_per_row_and_the_targets_on_sqlite() {
     ];
     let md = report(rows).markdown();
     assert!(
-        md.contains("| `GET /api/v1/posts/{id}` | SQLite | 450 | 45.0 % | 0.50 ms | 12.00 ms |")
+        md.contains(
+            "| `GET /api/v1/posts/{id}` | SQLite | 450 | 45.0 % | — | 0.50 ms | 12.00 ms |"
+        )
     );
     assert!(md.contains("get: 45.0 % of the ceiling, target ≥ 40 %: met"));
     assert!(md.contains("get p99: 12.00 ms, target ≤ 10 ms: NOT met"));
@@ -145,6 +148,73 @@ fn login_is_reported_with_its_own_load_and_outside_the_rss_target() {
         "login (no §13 target; Argon2id at Strata's defaults, 2 connections): 40 req/s, p99 60.00 ms, \
          peak RSS 90.0 MiB"
     ));
+}
+
+#[test]
+fn strata_is_compared_with_the_baseline_on_the_same_store_and_operation() {
+    let postgres = Some(StoreKind::Postgres);
+    let mysql = Some(StoreKind::Mysql);
+    let rows = vec![
+        row(None, None, 1_000, 6_000),
+        row(Some(Operation::Get), postgres, 100, 10_000).of_baseline(),
+        row(Some(Operation::Get), postgres, 130, 30_000).against_baseline(100.0),
+        row(Some(Operation::Create), mysql, 40, 10_000).of_baseline(),
+        row(Some(Operation::Create), mysql, 44, 30_000).against_baseline(40.0),
+        // Measured without a baseline (a public twin): no ratio.
+        row(Some(Operation::GetPublic), postgres, 120, 30_000),
+    ];
+    let md = report(rows).markdown();
+    assert!(md.contains("| vs ceiling | vs baseline |"));
+    assert!(
+        md.contains("- baseline (PostgreSQL and MySQL): a hand-written axum 0.8 + sqlx 0.9 server")
+    );
+    assert!(md.contains("Its pool pings each connection it hands out"));
+    assert!(md.contains(
+        "| `GET /api/v1/posts/{id}` | PostgreSQL (baseline) | 100 | 10.0 % | — | 0.50 ms | 4.00 ms | 9.8 MiB |"
+    ));
+    assert!(md.contains("| `GET /api/v1/posts/{id}` | PostgreSQL | 130 | 13.0 % | 1.30× |"));
+    assert!(md.contains("| `GET /api/v1/notes/{id} (public)` | PostgreSQL | 120 | 12.0 % | — |"));
+    assert!(md.contains(
+        "- PostgreSQL get: 1.30× the baseline (130 vs 100 req/s; p99 4.00 ms vs 4.00 ms), target ≥ 1.2×: met"
+    ));
+    assert!(md.contains("- MySQL create: 1.10× the baseline (44 vs 40 req/s;"));
+    assert!(md.contains("target ≥ 1.2×: NOT met"));
+    // The baseline's rows are not Strata's: the rule-cost line compares Strata's get with Strata's get-public.
+    assert!(
+        md.contains("- PostgreSQL get with its rule vs get-public: 108.3 % (130 vs 120 req/s;")
+    );
+}
+
+#[test]
+fn a_run_without_a_baseline_says_nothing_of_it() {
+    let md = report(vec![row(
+        Some(Operation::Get),
+        Some(StoreKind::Sqlite),
+        1,
+        1,
+    )])
+    .markdown();
+    assert!(!md.contains("- baseline"));
+    assert!(!md.contains("× the baseline"));
+}
+
+#[test]
+fn rows_name_their_server_and_strata_s_carry_the_ratio_to_the_baseline_in_json() {
+    let ceiling = serde_json::to_value(row(None, None, 1_000, 1)).unwrap();
+    assert_eq!(ceiling["server"], "ceiling");
+    assert!(ceiling.get("vs_baseline").is_none());
+    let baseline = serde_json::to_value(
+        row(Some(Operation::List), Some(StoreKind::Postgres), 80, 1).of_baseline(),
+    )
+    .unwrap();
+    assert_eq!(baseline["server"], "baseline");
+    assert!(baseline.get("vs_baseline").is_none());
+    let strata = serde_json::to_value(
+        row(Some(Operation::List), Some(StoreKind::Postgres), 100, 1).against_baseline(80.0),
+    )
+    .unwrap();
+    assert_eq!(strata["server"], "strata");
+    assert_eq!(strata["vs_baseline"], 1.25);
 }
 
 #[test]

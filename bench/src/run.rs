@@ -1,21 +1,23 @@
 //! One benchmark run, start to end: scratch directory and databases, seeding each store through Strata, then
 //! the ceiling and each (store, operation) measured one server at a time, each after a warm-up and on a freshly
 //! started process (so its peak RSS is that load's), the report saved, and the databases dropped whatever happened.
+//! On PostgreSQL and MySQL, each operation the baseline serves is measured on the baseline right before Strata,
+//! with the same load on the same database (SPEC §13: Strata ≥ 1.2× the baseline).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use crate::auth::{ISSUER, SEED_TOKEN_TTL};
 use crate::cli::Options;
+use crate::launch::{baseline_launch, ceiling_launch, is_jwt, strata_launch};
 use crate::load::{Generator, Load, Operation, Outcome};
 use crate::posts::SCHEMA;
 use crate::prepare::{Prepared, seed_store, seeded_collections};
 use crate::provenance::{cpu_model, git_commit, records_tag};
 use crate::report::{Report, Row, RowLoad, Seeding};
 use crate::server::{Launch, Server};
-use crate::setup::{argon2_overrides, server_url, sibling_binary, usable_stores};
+use crate::setup::{server_url, sibling_binary, usable_stores};
 use crate::store::Database;
 
 /// How long to wait after a login warm-up before measuring: wrk ends a run with requests in flight, whose
@@ -29,6 +31,7 @@ pub(crate) struct Plan {
     pub(crate) work: PathBuf,
     pub(crate) strata: PathBuf,
     pub(crate) ceiling: PathBuf,
+    pub(crate) baseline: PathBuf,
     pub(crate) generator: Generator,
     pub(crate) client: reqwest::Client,
 }
@@ -47,6 +50,7 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     let plan = Plan {
         strata: sibling_binary(options.strata_bin.as_deref(), "strata")?,
         ceiling: sibling_binary(options.ceiling_bin.as_deref(), "ceiling")?,
+        baseline: sibling_binary(options.baseline_bin.as_deref(), "baseline")?,
         generator: Generator::choose(options.generator, &work)?,
         client: reqwest::Client::builder()
             .no_proxy()
@@ -131,18 +135,17 @@ async fn measure(
     }
     let first = prepared.first().context("no store to measure")?;
     let principal = first.principal.clone().context("no principal")?;
+    if !is_jwt(&principal.token) && prepared.iter().any(|s| s.db.url.is_some()) {
+        eprintln!(
+            "warning: the configured token is not an access token (JWT), which the baseline verifies; \
+             the baseline is not measured"
+        );
+    }
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     eprintln!("==> ceiling");
-    let ceiling = Launch {
-        name: "ceiling".into(),
-        program: plan.ceiling.clone(),
-        args: vec![],
-        env: vec![],
-        env_remove: vec![],
-        ready_path: "/",
-    };
+    let ceiling = ceiling_launch(plan);
     let (ceiling_outcome, rss, load) =
         measure_one(plan, &ceiling, Operation::Get, first, "ceiling").await?;
     let ceiling_rps = ceiling_outcome.requests_per_second();
@@ -159,19 +162,26 @@ async fn measure(
     for store in prepared.iter() {
         for &op in &options.ops {
             let kind = store.db.kind;
+            let baseline = measure_baseline(plan, store, op, ceiling_rps).await?;
+            let baseline_rps = baseline.as_ref().map(|row| row.requests_per_second);
+            if let Some(row) = baseline {
+                note(
+                    &mut failures,
+                    &format!("{kind} {op} (baseline)"),
+                    &row.outcome,
+                );
+                rows.push(row);
+            }
             eprintln!("==> {kind}: {op}");
             let launch = strata_launch(plan, store, false);
             let (outcome, rss, load) =
                 measure_one(plan, &launch, op, store, &format!("{kind}-{op}")).await?;
             note(&mut failures, &format!("{kind} {op}"), &outcome);
-            rows.push(Row::new(
-                Some(op),
-                Some(kind),
-                load,
-                outcome,
-                rss,
-                ceiling_rps,
-            ));
+            let row = Row::new(Some(op), Some(kind), load, outcome, rss, ceiling_rps);
+            rows.push(match baseline_rps {
+                Some(rps) => row.against_baseline(rps),
+                None => row,
+            });
         }
     }
 
@@ -189,6 +199,7 @@ async fn measure(
         warmup_seconds: options.warmup().as_secs(),
         records: options.records(),
         principal: principal.describe().into(),
+        baseline_ping_on_acquire: options.baseline_ping_on_acquire,
         seeding,
         rows,
         failures,
@@ -209,6 +220,31 @@ async fn measure(
         eprintln!("    wrote {}", path.display());
     }
     Ok(report)
+}
+
+/// The baseline's row for `op` on the store, measured like Strata's (fresh process, warm-up, same load), when the
+/// baseline serves it there. Its creates are removed after its run, so that Strata's create load, measured next,
+/// meets the table as it would have without the baseline.
+async fn measure_baseline(
+    plan: &Plan,
+    store: &Prepared,
+    op: Operation,
+    ceiling_rps: f64,
+) -> anyhow::Result<Option<Row>> {
+    let Some(launch) = baseline_launch(plan, store, op) else {
+        return Ok(None);
+    };
+    let kind = store.db.kind;
+    eprintln!("==> {kind}: {op} (baseline)");
+    let since = chrono::Utc::now();
+    let (outcome, rss, load) =
+        measure_one(plan, &launch, op, store, &format!("{kind}-{op}-baseline")).await?;
+    if op == Operation::Create {
+        store.db.remove_posts_since(since).await?;
+    }
+    Ok(Some(
+        Row::new(Some(op), Some(kind), load, outcome, rss, ceiling_rps).of_baseline(),
+    ))
 }
 
 /// The generator's threads and connections for `operation`: the configured ones, except for a load bounded by
@@ -296,36 +332,6 @@ async fn measure_one(
 fn note(failures: &mut Vec<String>, what: &str, outcome: &Outcome) {
     if let Some(why) = outcome.failure() {
         failures.push(format!("{what}: {why}"));
-    }
-}
-
-/// Strata on the store's database. Every start has the same issuer, and the seeding one issues long-lived tokens,
-/// so that the seeding user's token holds on every later start (see `auth`). No start sets Argon2id parameters,
-/// and inherited ones are removed, so every password is hashed and verified at Strata's defaults.
-pub(crate) fn strata_launch(plan: &Plan, store: &Prepared, seeding: bool) -> Launch {
-    let mut env = vec![("STRATA_AUTH__ISSUER".to_owned(), ISSUER.to_owned())];
-    if seeding {
-        env.push((
-            "STRATA_AUTH__ACCESS_TOKEN_TTL".to_owned(),
-            SEED_TOKEN_TTL.to_owned(),
-        ));
-    }
-    if let Some(url) = &store.db.url {
-        env.push(("STRATA_DATABASE__URL".to_owned(), url.clone()));
-    }
-    Launch {
-        name: format!("strata ({})", store.db.kind),
-        program: plan.strata.clone(),
-        args: vec![
-            "serve".into(),
-            "--config".into(),
-            plan.work.join("strata.toml").into(),
-            "--data-dir".into(),
-            store.data_dir.clone().into(),
-        ],
-        env,
-        env_remove: argon2_overrides(std::env::vars_os().map(|(name, _)| name)),
-        ready_path: "/readyz",
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use reqwest::Url;
 use serde::Serialize;
@@ -86,6 +87,38 @@ impl Database {
         execute(self.kind, url, sql)
             .await
             .with_context(|| format!("analyzing the {} database", self.kind))
+    }
+
+    /// Delete the posts created at or after `since` and their events, then reclaim the dead rows and refresh the
+    /// statistics: run after the baseline's create load, so that Strata's create load, measured next, meets the
+    /// table as it would have without the baseline. Nothing else writes posts between `since` and this call (the
+    /// servers run one at a time, and the seeding ended before), and every server stamps `created_at` with this
+    /// machine's clock.
+    pub async fn remove_posts_since(&self, since: DateTime<Utc>) -> anyhow::Result<()> {
+        let Some(url) = &self.url else {
+            return Ok(());
+        };
+        let at = since.format("%Y-%m-%d %H:%M:%S%.6f");
+        let statements = match self.kind {
+            StoreKind::Postgres => [
+                format!("DELETE FROM posts WHERE created_at >= '{at}+00'"),
+                format!("DELETE FROM _outbox WHERE collection = 'posts' AND time >= '{at}+00'"),
+                "VACUUM ANALYZE posts, _outbox".to_owned(),
+            ],
+            // DATETIME(6) in UTC (Strata's storage form for MySQL).
+            StoreKind::Mysql => [
+                format!("DELETE FROM posts WHERE created_at >= '{at}'"),
+                format!("DELETE FROM _outbox WHERE collection = 'posts' AND time >= '{at}'"),
+                "ANALYZE TABLE posts, _outbox".to_owned(),
+            ],
+            StoreKind::Sqlite => return Ok(()),
+        };
+        for sql in statements {
+            execute(self.kind, url, &sql)
+                .await
+                .with_context(|| format!("removing the baseline's posts from {}", self.kind))?;
+        }
+        Ok(())
     }
 
     /// Drop the database made by [`Database::create`] (nothing to do for SQLite: its directory is scratch).

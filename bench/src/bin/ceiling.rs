@@ -43,26 +43,7 @@ async fn main() -> anyhow::Result<()> {
     // The driver waits for this line, as it does for Strata's own (SPEC §2).
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(strata_bench::shutdown::stop_signal())
         .await?;
     Ok(())
-}
-
-/// SIGTERM (what the driver sends) or SIGINT.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -81,6 +81,12 @@ impl Operation {
         }
     }
 
+    /// Whether the baseline server (`bench/src/baseline/`) serves this operation, so that Strata's throughput on
+    /// PostgreSQL and MySQL is compared with it (SPEC §13): the three operations on the ruled `posts`.
+    pub fn has_baseline(self) -> bool {
+        matches!(self, Operation::Get | Operation::List | Operation::Create)
+    }
+
     /// Whether the load has one connection per core and one thread rather than the configured ones: Strata
     /// hashes passwords on a pool of one thread per core and answers 503 past it (SPEC §14), so more connections
     /// would measure the refusals rather than the hashing.
@@ -298,6 +304,20 @@ mod tests {
             .filter(|op| op.bounded_by_cores())
             .collect();
         assert_eq!(bounded, [Operation::Login]);
+    }
+
+    #[test]
+    fn the_baseline_serves_the_three_operations_on_posts() {
+        let served: Vec<_> = Operation::ALL
+            .into_iter()
+            .filter(|op| op.has_baseline())
+            .collect();
+        assert_eq!(served, [Operation::Get, Operation::List, Operation::Create]);
+        assert!(
+            served
+                .iter()
+                .all(|op| op.collection() == Some(RULED_COLLECTION))
+        );
     }
 
     #[test]
