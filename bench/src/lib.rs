@@ -17,4 +17,5 @@ pub mod seed;
 pub mod server;
 pub mod setup;
 pub mod shutdown;
+pub mod startup;
 pub mod store;

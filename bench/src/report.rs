@@ -162,6 +162,8 @@ pub struct Report {
     /// Whether the baseline's pool pinged each connection it handed out (as Strata's pool does by default).
     pub baseline_ping_on_acquire: bool,
     pub seeding: Vec<Seeding>,
+    /// Start to `/readyz` 200 with 50 collections on SQLite, when measured.
+    pub start: Option<crate::startup::StartTimes>,
     pub rows: Vec<Row>,
     /// Why each failed run failed; a report with any is a failed benchmark.
     pub failures: Vec<String>,

@@ -38,6 +38,7 @@ fn report(rows: Vec<Row>) -> Report {
         principal: "anonymous".into(),
         baseline_ping_on_acquire: true,
         seeding: vec![],
+        start: None,
         rows,
         failures: vec![],
     }

@@ -18,7 +18,7 @@ use crate::provenance::{cpu_model, git_commit, records_tag};
 use crate::report::{Report, Row, RowLoad, Seeding};
 use crate::server::{Launch, Server};
 use crate::setup::{server_url, sibling_binary, usable_stores};
-use crate::store::Database;
+use crate::store::{Database, StoreKind};
 
 /// How long to wait after a login warm-up before measuring: wrk ends a run with requests in flight, whose
 /// hashes still hold their slots of the pool for a few tens of milliseconds, and a measured request that found
@@ -185,6 +185,15 @@ async fn measure(
         }
     }
 
+    let start = if options.stores.contains(&StoreKind::Sqlite) {
+        eprintln!(
+            "==> start time with {} collections",
+            crate::startup::COLLECTIONS
+        );
+        Some(crate::startup::measure(&plan.strata, &plan.work).await?)
+    } else {
+        None
+    };
     let report = Report {
         started_at: started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         commit: git_commit(),
@@ -201,6 +210,7 @@ async fn measure(
         principal: principal.describe().into(),
         baseline_ping_on_acquire: options.baseline_ping_on_acquire,
         seeding,
+        start,
         rows,
         failures,
     };

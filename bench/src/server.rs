@@ -18,7 +18,8 @@ use anyhow::{Context as _, bail};
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(20);
+/// Fine enough to time a start of a few tens of milliseconds (`startup`).
+const POLL: Duration = Duration::from_millis(5);
 
 /// What to run: a program, its arguments (`--addr 127.0.0.1:PORT` is added) and extra environment.
 #[derive(Debug, Clone)]
