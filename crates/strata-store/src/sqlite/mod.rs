@@ -44,8 +44,12 @@ struct WriteJob {
     /// (see [`write_loop`]); a write that may fail after it changed rows needs one.
     savepoint: bool,
     /// Runs the write on the connection, or answers the error at once when there is no transaction to run it in.
-    run: Box<dyn FnOnce(Result<&mut Connection, StoreError>) -> (bool, Finish) + Send>,
+    run: RunWrite,
 }
+
+/// A write's body: given the connection (or the error that keeps it from running), it says whether it succeeded
+/// and how to answer its caller.
+type RunWrite = Box<dyn FnOnce(Result<&mut Connection, StoreError>) -> (bool, Finish) + Send>;
 
 pub struct SqliteStore {
     writer: Sender<WriteJob>,
