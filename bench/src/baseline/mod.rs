@@ -154,8 +154,7 @@ async fn create_post(
     }
     let post = Post::create(&body, caller)?;
     let event = Created::of(&post, caller, Uuid::now_v7());
-    let payload =
-        serde_json::to_string(&event).map_err(|e| Problem::malformed_json(e.to_string()))?;
+    let payload = serde_json::to_string(&event).map_err(|e| Problem::internal(&e))?;
     if !app.db.create(&post, event.id, event.time, &payload).await? {
         return Err(Problem::invalid_relation("/author"));
     }
@@ -238,7 +237,7 @@ fn json(status: StatusCode, value: &impl Serialize) -> Response {
             bytes,
         )
             .into_response(),
-        Err(e) => Problem::malformed_json(e.to_string()).into_response(),
+        Err(e) => Problem::internal(&e).into_response(),
     }
 }
 

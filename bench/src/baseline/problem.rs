@@ -116,6 +116,17 @@ impl Problem {
         }
     }
 
+    /// A 500 whose cause is logged, never shown.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Problem {
+        eprintln!("internal error: {cause}");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "an internal error occurred",
+        )
+    }
+
     pub fn invalid_relation(path: &str) -> Problem {
         Problem::validation(vec![FieldError::new(
             path,
@@ -138,15 +149,7 @@ impl From<sqlx::Error> for Problem {
                     "try again later",
                 )
             }
-            e => {
-                eprintln!("database error: {e}");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    "an internal error occurred",
-                )
-            }
+            e => Problem::internal(&e),
         }
     }
 }
