@@ -106,7 +106,8 @@ pub struct Options {
     pub baseline_bin: Option<PathBuf>,
 
     /// Whether the baseline's pool pings each connection it hands out (sqlx's `test_before_acquire`, a round trip
-    /// per request): on by default, as in Strata's pool; turn it off when Strata's pool does
+    /// per request): on by default, as a hand-written sqlx server has it. Strata's pool pings only connections
+    /// idle for over 500 ms; `false` gives the baseline the same saving
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub baseline_ping_on_acquire: bool,
 

@@ -218,8 +218,8 @@ impl Report {
         if self.rows.iter().any(|r| r.server == ServerKind::Baseline) {
             let _ = writeln!(
                 md,
-                "{BASELINE_NOTE}. Its pool {} each connection it hands out (sqlx's `test_before_acquire`, on in \
-                 Strata's pool)\n",
+                "{BASELINE_NOTE}. Its pool {} each connection it hands out (sqlx's `test_before_acquire`, its \
+                 default; Strata's pool pings only connections idle for over 500 ms)\n",
                 if self.baseline_ping_on_acquire {
                     "pings"
                 } else {

@@ -72,9 +72,9 @@ impl Db {
     /// Connect to `url` (`postgres://…` or `mysql://…`/`mariadb://…`) with a pool of `max_connections`,
     /// configured as Strata configures its own: the statement timeout in the startup packet on PostgreSQL, UTC
     /// sessions in utf8mb4 on MySQL. sqlx pings every connection that goes back to the pool (always, after the
-    /// answer) and, with `test_before_acquire` (sqlx's default, which Strata keeps), every connection it takes
-    /// from the pool: a round trip before each request's first statement, which Strata pays too, so the
-    /// baseline pays it unless told otherwise.
+    /// answer) and, with `test_before_acquire` (sqlx's default, kept by a hand-written server), every
+    /// connection it takes from the pool: a round trip before each request's first statement. Strata pings only
+    /// connections idle for over 500 ms; `test_before_acquire = false` spares the baseline that round trip too.
     pub async fn connect(
         url: &str,
         max_connections: u32,

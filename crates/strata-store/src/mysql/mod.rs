@@ -52,7 +52,7 @@ impl MysqlStore {
             .map_err(|e| StoreError::Other(anyhow::Error::new(e).context("invalid MySQL URL")))?
             .charset("utf8mb4")
             .timezone(Some("+00:00".to_owned()));
-        let pool = MySqlPoolOptions::new()
+        let pool = crate::connect::ping_if_idle(MySqlPoolOptions::new())
             .max_connections(max_connections.max(1))
             .acquire_timeout(statement_timeout.max(Duration::from_secs(1)))
             .after_connect(move |conn, _| {
@@ -210,11 +210,9 @@ impl RecordStore for MysqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::raw_sql("SELECT 1")
-            .execute(&self.pool)
+        crate::connect::ping_pool(&self.pool)
             .await
-            .map_err(|e| self.map(e))?;
-        Ok(())
+            .map_err(|e| self.map(e))
     }
 
     async fn plan(&self, schema: &Schema) -> StoreResult<Plan> {

@@ -55,7 +55,7 @@ impl PostgresStore {
                 "statement_timeout",
                 format!("{}ms", statement_timeout.as_millis()),
             )]);
-        let pool = PgPoolOptions::new()
+        let pool = crate::connect::ping_if_idle(PgPoolOptions::new())
             .max_connections(max_connections.max(1))
             .acquire_timeout(statement_timeout.max(Duration::from_secs(1)))
             .connect_with(options)
@@ -104,11 +104,9 @@ impl RecordStore for PostgresStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::raw_sql("SELECT 1")
-            .execute(&self.pool)
+        crate::connect::ping_pool(&self.pool)
             .await
-            .map_err(map_error)?;
-        Ok(())
+            .map_err(map_error)
     }
 
     async fn plan(&self, schema: &Schema) -> StoreResult<Plan> {

@@ -125,3 +125,64 @@ async fn readiness_follows_the_database_on_postgres() {
         "ready again without a restart"
     );
 }
+
+/// A pooled connection the database dropped while it sat idle (a database restart, an idle timeout) is replaced
+/// before a request gets it: the request succeeds, it is not answered 503.
+#[tokio::test]
+async fn a_connection_dropped_while_idle_is_replaced_on_postgres() {
+    use crate::helpers::{Backend, spawn_app};
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    assert_eq!(app.get("/api/v1/posts").await.status, 200);
+    let admin = sqlx::postgres::PgPool::connect(&app.database_url)
+        .await
+        .expect("admin connection");
+    sqlx::raw_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&admin)
+    .await
+    .expect("terminate the server's connections");
+    admin.close().await;
+    expect_idle_connections_replaced(&app).await;
+}
+
+#[tokio::test]
+async fn a_connection_dropped_while_idle_is_replaced_on_mysql() {
+    use crate::helpers::{Backend, spawn_app};
+    use sqlx::Row;
+    let Some(app) = spawn_app(Backend::Mysql).await else {
+        return;
+    };
+    assert_eq!(app.get("/api/v1/posts").await.status, 200);
+    let admin = sqlx::mysql::MySqlPool::connect(&app.database_url)
+        .await
+        .expect("admin connection");
+    let ids = sqlx::raw_sql(
+        "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+    )
+    .fetch_all(&admin)
+    .await
+    .expect("the server's connections");
+    assert!(!ids.is_empty(), "the server holds connections");
+    for row in ids {
+        let id: i64 = row.try_get(0).expect("a connection id");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("KILL {id}")))
+            .execute(&admin)
+            .await
+            .expect("kill a connection");
+    }
+    admin.close().await;
+    expect_idle_connections_replaced(&app).await;
+}
+
+async fn expect_idle_connections_replaced(app: &TestApp) {
+    // Past the window within which a recently used connection is handed out without a ping.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    for _ in 0..4 {
+        let reply = app.get("/api/v1/posts").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+}
