@@ -1,6 +1,7 @@
 //! Logs (SPEC §10): JSON lines, or human-readable lines when stdout is a terminal; `RUST_LOG` filters. Lines
 //! are written by a background thread, so a request never waits on stdout; a burst past the buffer drops lines
-//! (counted by tracing-appender) rather than stall the server.
+//! (counted by tracing-appender) rather than stall the server. The thread buffers what it takes from its queue
+//! and flushes once the queue is empty: one write to stdout per burst, not one per line.
 
 use std::io::IsTerminal;
 
@@ -15,7 +16,8 @@ pub fn init(default_level: &str) -> Option<WorkerGuard> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let terminal = std::io::stdout().is_terminal();
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking(stdout);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
