@@ -61,10 +61,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .cloned()
             .unwrap_or_else(|| Arc::new(Principal::anonymous()));
         let mut ctx = Context::with_principal(principal, request_id);
-        ctx.client_ip = parts
+        ctx.client_addr = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .map(|c| c.0.ip());
         Ok(Ctx(ctx))
     }
 }

@@ -55,61 +55,78 @@ impl FromRef<AppState> for AuthService {
 /// The whole HTTP surface of a Strata server.
 pub fn router(state: AppState, config: HttpConfig) -> Router {
     let auth_routes = Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth_session::login))
-        .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth_session::logout))
-        .route("/auth/token", post(auth_token::token))
-        .route("/auth/password/change", post(auth_session::change_password))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(auth_session::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth_session::logout))
+        .route("/api/v1/auth/token", post(auth_token::token))
         .route(
-            "/auth/api-keys",
+            "/api/v1/auth/password/change",
+            post(auth_session::change_password),
+        )
+        .route(
+            "/api/v1/auth/api-keys",
             get(auth_keys::list_api_keys).post(auth_keys::create_api_key),
         )
-        .route("/auth/api-keys/{id}", delete(auth_keys::delete_api_key))
-        .route("/auth/me", get(auth::me))
-        .route("/admin/auth/login", post(auth::admin_login))
-        .route("/auth/mfa/totp/enroll", post(auth_mfa::enroll_totp))
-        .route("/auth/mfa/totp/confirm", post(auth_mfa::confirm_totp))
-        .route("/auth/mfa/totp/disable", post(auth_mfa::disable_totp))
-        .route("/auth/mfa/totp/verify", post(auth_mfa::verify_totp))
         .route(
-            "/auth/verify-email/request",
+            "/api/v1/auth/api-keys/{id}",
+            delete(auth_keys::delete_api_key),
+        )
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/admin/auth/login", post(auth::admin_login))
+        .route("/api/v1/auth/mfa/totp/enroll", post(auth_mfa::enroll_totp))
+        .route(
+            "/api/v1/auth/mfa/totp/confirm",
+            post(auth_mfa::confirm_totp),
+        )
+        .route(
+            "/api/v1/auth/mfa/totp/disable",
+            post(auth_mfa::disable_totp),
+        )
+        .route("/api/v1/auth/mfa/totp/verify", post(auth_mfa::verify_totp))
+        .route(
+            "/api/v1/auth/verify-email/request",
             post(auth_email::request_verification),
         )
         .route(
-            "/auth/verify-email/confirm",
+            "/api/v1/auth/verify-email/confirm",
             post(auth_email::confirm_email),
         )
-        .route("/auth/password/forgot", post(auth_email::forgot_password))
-        .route("/auth/password/reset", post(auth_email::reset_password))
-        .route("/auth/email/change", post(auth_email::change_email))
-        .route("/auth/oauth2/exchange", post(auth_oauth::exchange))
         .route(
-            "/auth/oauth2/{provider}/authorize",
+            "/api/v1/auth/password/forgot",
+            post(auth_email::forgot_password),
+        )
+        .route(
+            "/api/v1/auth/password/reset",
+            post(auth_email::reset_password),
+        )
+        .route("/api/v1/auth/email/change", post(auth_email::change_email))
+        .route("/api/v1/auth/oauth2/exchange", post(auth_oauth::exchange))
+        .route(
+            "/api/v1/auth/oauth2/{provider}/authorize",
             get(auth_oauth::authorize),
         )
         .route(
-            "/auth/oauth2/{provider}/callback",
+            "/api/v1/auth/oauth2/{provider}/callback",
             get(auth_oauth::callback),
         )
         .layer(axum::middleware::from_fn(auth::no_store));
-    let api = Router::new()
+    // Routes carry their full paths: a nested router would rewrite every request's URI and route it twice.
+    Router::new()
         .merge(auth_routes)
-        .route("/admin/authz/explain", post(admin::explain))
-        .route("/batch", post(records::batch))
+        .route("/api/v1/admin/authz/explain", post(admin::explain))
+        .route("/api/v1/batch", post(records::batch))
         .route(
-            "/{collection}",
+            "/api/v1/{collection}",
             get(records::list_records).post(records::create_record),
         )
         .route(
-            "/{collection}/{id}",
+            "/api/v1/{collection}/{id}",
             get(records::get_record)
                 .patch(records::patch_record)
                 .put(records::put_record)
                 .delete(records::delete_record),
-        );
-    Router::new()
-        .nest("/api/v1", api)
+        )
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -1,5 +1,6 @@
 //! What every service call carries about its request.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,8 +13,8 @@ use strata_store::{EventMeta, Scope};
 pub struct Context {
     pub principal: Arc<Principal>,
     pub request_id: String,
-    /// The client's address, which scopes idempotency keys of anonymous callers.
-    pub client_ip: Option<String>,
+    /// The client's address, which scopes idempotency keys of anonymous callers and throttles sign-ins.
+    pub client_addr: Option<IpAddr>,
     /// `@now`: when the request started.
     pub now: DateTime<Utc>,
 }
@@ -24,7 +25,7 @@ impl Context {
         Context {
             principal,
             request_id: request_id.into(),
-            client_ip: None,
+            client_addr: None,
             now: strata_core::value::now(),
         }
     }
@@ -33,7 +34,7 @@ impl Context {
         Context {
             principal: Arc::new(principal),
             request_id: request_id.into(),
-            client_ip: None,
+            client_addr: None,
             now: strata_core::value::now(),
         }
     }
@@ -61,7 +62,13 @@ impl Context {
     pub fn idempotency_scope(&self) -> String {
         match self.principal.id {
             Some(id) => format!("{}:{id}", self.principal.kind.as_str()),
-            None => format!("ip:{}", self.client_ip.as_deref().unwrap_or("unknown")),
+            None => format!("ip:{}", self.client_ip()),
         }
+    }
+
+    /// The client's address as text, `unknown` when the transport gave none.
+    pub fn client_ip(&self) -> String {
+        self.client_addr
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 }

@@ -205,7 +205,7 @@ impl AuthService {
             }
         };
         let email = ctx.principal.email.clone().unwrap_or_default();
-        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        let ip = &ctx.client_ip();
         self.throttled("user", &email, ip)?;
         let stored = match self.find_credential(&email).await? {
             Some((user, hash)) if user.id == user_id => Some(hash),

@@ -194,7 +194,7 @@ impl AuthService {
         mode: SignInMode,
     ) -> Result<SignedIn, Error> {
         let email = credentials.email.trim().to_lowercase();
-        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        let ip = &ctx.client_ip();
         self.throttled("user", &email, ip)?;
         let found = match self
             .op(AuthOp::UserCredential {
@@ -222,7 +222,7 @@ impl AuthService {
         credentials: Credentials,
     ) -> Result<SignedIn, Error> {
         let email = credentials.email.trim().to_lowercase();
-        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        let ip = &ctx.client_ip();
         self.throttled("admin", &email, ip)?;
         let admin = match self
             .op(AuthOp::Admin {

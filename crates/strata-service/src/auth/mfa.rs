@@ -206,7 +206,7 @@ impl AuthService {
     pub async fn disable_totp(&self, ctx: &Context, code: &str) -> Result<(), Error> {
         let user_id = require_user(&ctx.principal)?;
         let email = ctx.principal.email.clone().unwrap_or_default();
-        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        let ip = &ctx.client_ip();
         self.throttled("user", &email, ip)?;
         let enrolment = match self.enrolment(user_id).await? {
             Some(enrolment) if enrolment.confirmed => enrolment,
@@ -270,7 +270,7 @@ impl AuthService {
             Some(Value::Text(email)) => email,
             _ => String::new(),
         };
-        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        let ip = &ctx.client_ip();
         self.throttled("user", &email, ip)?;
         let enrolment = match self.enrolment(user.id).await? {
             Some(enrolment) if enrolment.confirmed => enrolment,

@@ -86,7 +86,7 @@ impl AuthService {
         let user_id = require_user(&ctx.principal)?;
         let (current, new) = passwords(body)?;
         let email = ctx.principal.email.clone().unwrap_or_default();
-        let ip = ctx.client_ip.as_deref().unwrap_or("unknown");
+        let ip = &ctx.client_ip();
         if let Some(wait) = self.inner.throttle.check("user", &email, ip) {
             return Err(Error::new(
                 ErrorCode::RateLimited,

@@ -32,7 +32,7 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut line = String::with_capacity(320);
+        let mut line = String::with_capacity(512);
         line.push_str("{\"timestamp\":\"");
         let now = chrono::Utc::now();
         line.push_str(std::str::from_utf8(&StoredDatetime(&now).bytes()).map_err(|_| fmt::Error)?);
@@ -101,8 +101,19 @@ impl<'a> Members<'a> {
     }
 
     fn key(&mut self, field: &Field) {
+        let name = field.name();
         self.out.push(',');
-        json::push_str(self.out, field.name());
+        // Field names are almost always Rust identifiers, which need no escaping.
+        if name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        {
+            self.out.push('"');
+            self.out.push_str(name);
+            self.out.push('"');
+        } else {
+            json::push_str(self.out, name);
+        }
         self.out.push(':');
     }
 }
@@ -115,18 +126,18 @@ impl Visit for Members<'_> {
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.key(field);
-        let _ = write!(self.out, "{value}");
+        self.out.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.key(field);
-        let _ = write!(self.out, "{value}");
+        self.out.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
         if value.is_finite() {
-            let _ = write!(self.out, "{value}");
+            self.out.push_str(ryu::Buffer::new().format_finite(value));
         } else {
             self.out.push_str("null");
         }
