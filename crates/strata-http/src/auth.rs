@@ -21,11 +21,7 @@ use crate::middleware::LoggedPrincipal;
 /// malformed or bad one is 401, even on public routes. The token endpoint authenticates its clients itself
 /// (RFC 6749 §2.3), and sign-in routes ignore cookies, so a stale session cannot stop a browser signing in again;
 /// elsewhere a session that has ended is 401 and its cookies are cleared.
-pub async fn authenticate(
-    State(auth): State<AuthService>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn authenticate(auth: &AuthService, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let token_endpoint = path == "/api/v1/auth/token";
     let headers = req.headers();

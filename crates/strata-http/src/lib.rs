@@ -24,7 +24,7 @@ use strata_service::RecordService;
 use strata_service::auth::AuthService;
 
 pub use error::ApiError;
-pub use middleware::{LoggedPrincipal, RequestId};
+pub use middleware::{LoggedPrincipal, RequestId, RequestIds, with_current_request};
 
 /// What the HTTP layer needs to know of the settings.
 #[derive(Debug, Clone, Copy)]
@@ -131,15 +131,12 @@ pub fn router(state: AppState, config: HttpConfig) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(health::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.auth.clone(),
-            auth::authenticate,
-        ))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn_with_state(
-            middleware::Limits {
+            middleware::Edge {
                 request_timeout: config.request_timeout,
+                auth: state.auth,
             },
             middleware::observe,
         ))

@@ -5,8 +5,14 @@
 
 use std::io::IsTerminal;
 
+use std::fmt;
+
+use tracing::{Event, Subscriber};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{Compact, Format, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 mod json;
 
@@ -22,7 +28,11 @@ pub fn init(default_level: &str) -> Option<WorkerGuard> {
         .with_env_filter(filter)
         .with_writer(writer);
     let installed = if terminal {
-        builder.compact().try_init()
+        builder
+            .event_format(Terminal(
+                tracing_subscriber::fmt::format().compact().with_ansi(true),
+            ))
+            .try_init()
     } else {
         builder
             .event_format(json::JsonLines)
@@ -30,4 +40,35 @@ pub fn init(default_level: &str) -> Option<WorkerGuard> {
             .try_init()
     };
     installed.ok().map(|()| guard)
+}
+
+/// tracing-subscriber's compact lines for a terminal, each written while serving a request ending with the
+/// request's ids, where compact lines put their span's fields.
+struct Terminal(Format<Compact>);
+
+impl<S, N> FormatEvent<S, N> for Terminal
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        let body = line.strip_suffix('\n').unwrap_or(&line);
+        writer.write_str(body)?;
+        strata_http::with_current_request(|ids| {
+            write!(writer, " request_id={}", ids.request_id)?;
+            match &ids.trace_id {
+                Some(trace) => write!(writer, " trace_id={trace}"),
+                None => Ok(()),
+            }
+        })
+        .unwrap_or(Ok(()))?;
+        writer.write_char('\n')
+    }
 }

@@ -1,6 +1,7 @@
 //! JSON log lines written directly, in the shape of tracing-subscriber's JSON format (event fields flattened,
 //! the current span's fields under `"span"`): `{"timestamp":…,"level":…,"message":…,<fields>,"target":…,
-//! "span":{…,"name":…}}`. tracing-subscriber's own JSON formatter goes through serde, `fmt::Write` adapters and
+//! "span":{…,"name":…}}`; a line written while serving a request has `"span":{"request_id":…,"trace_id":…,
+//! "name":"request"}`. tracing-subscriber's own JSON formatter goes through serde, `fmt::Write` adapters and
 //! chrono's general formatter, and cost a quarter of a GET's instructions for its one request line (callgrind);
 //! this writes each line into one buffer with a fixed-width timestamp and Strata's JSON string escaper.
 
@@ -43,7 +44,18 @@ where
         event.record(&mut members);
         line.push_str(",\"target\":");
         json::push_str(&mut line, event.metadata().target());
-        if let Some(span) = ctx.lookup_current() {
+        // A line written while serving a request carries the request's ids as its span (no tracing span is opened
+        // per request); any other line, the current tracing span's fields.
+        let in_request = strata_http::with_current_request(|ids| {
+            line.push_str(",\"span\":{\"request_id\":");
+            json::push_str(&mut line, &ids.request_id);
+            line.push_str(",\"trace_id\":");
+            json::push_str(&mut line, ids.trace_id.as_deref().unwrap_or(""));
+            line.push_str(",\"name\":\"request\"}");
+        });
+        if in_request.is_none()
+            && let Some(span) = ctx.lookup_current()
+        {
             line.push_str(",\"span\":{");
             if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
                 && !fields.is_empty()
