@@ -6,6 +6,7 @@ use strata_core::{ColType, Record, RecordView, Value, json};
 use uuid::Uuid;
 
 use crate::model::EventMeta;
+use crate::sql::query::Values;
 use crate::sql::{Dialect, SqlBuilder};
 
 /// The outbox table.
@@ -72,9 +73,16 @@ pub fn event(
 
 pub fn insert(dialect: Dialect, event: Event) -> SqlBuilder {
     let mut b = SqlBuilder::new(dialect);
-    b.push("INSERT INTO ")
-        .ident(TABLE)
-        .push(" (id, collection, type, subject, time, payload) VALUES (");
+    push_insert(&mut b, event, Values::List);
+    b
+}
+
+/// [`insert`]'s statement pushed onto `b`, its row given as `VALUES (…)` or `SELECT …` (which a `FROM` may follow).
+pub fn push_insert(b: &mut SqlBuilder, event: Event, values: Values) {
+    b.push("INSERT INTO ").ident(TABLE).push(match values {
+        Values::List => " (id, collection, type, subject, time, payload) VALUES (",
+        Values::Select => " (id, collection, type, subject, time, payload) SELECT ",
+    });
     b.param(Value::Uuid(event.id), ColType::Uuid).push(", ");
     b.param(Value::Text(event.collection), ColType::Text)
         .push(", ");
@@ -84,8 +92,10 @@ pub fn insert(dialect: Dialect, event: Event) -> SqlBuilder {
         .push(", ");
     b.param(Value::Datetime(event.time), ColType::Datetime)
         .push(", ");
-    b.json_text_param(event.payload).push(")");
-    b
+    b.json_text_param(event.payload);
+    if values == Values::List {
+        b.push(")");
+    }
 }
 
 #[cfg(test)]

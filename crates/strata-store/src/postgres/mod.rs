@@ -1,8 +1,10 @@
 //! The PostgreSQL store (SPEC §1, §14): a sqlx pool whose connections run every statement under
-//! `statement_timeout`; one transaction per batch of writes, committed before the caller is answered; schema
+//! `statement_timeout`; one transaction per batch of writes, committed before the caller is answered (a lone
+//! create is one statement, [`one_statement`]); schema
 //! migrations in one transaction under an advisory lock, so instances starting together apply each change once.
 
 mod exec;
+mod one_statement;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -135,6 +137,21 @@ impl RecordStore for PostgresStore {
     async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
         let last = batch.ops.len().saturating_sub(1);
         let failed = |error| BatchError { index: last, error };
+        if let Some((stmt, record)) = one_statement::create(&batch).map_err(failed)? {
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| failed(map_error(e)))?;
+            // Nothing inserted: a relation's target is missing or hidden; the transaction below says which.
+            let inserted = PgExec { conn: &mut conn }
+                .execute(&stmt)
+                .await
+                .map_err(failed)?;
+            if inserted > 0 {
+                return Ok(vec![WriteOutcome::Created(record, Vec::new())]);
+            }
+        }
         let mut tx = self.pool.begin().await.map_err(|e| failed(map_error(e)))?;
         match ops::apply_batch(&mut PgExec { conn: &mut tx }, batch).await {
             Ok(outcomes) => {

@@ -39,21 +39,37 @@ pub fn exists(
     id: Uuid,
     conditions: &[Arc<Expr>],
 ) -> Result<SqlBuilder, StoreError> {
-    let mut b = select_1_by_id(dialect, collection, id);
-    push_conditions(&mut b, scope, collection, conditions, None)?;
+    let mut b = SqlBuilder::new(dialect);
+    push_exists(&mut b, scope, collection, id, conditions)?;
     Ok(b)
+}
+
+/// [`exists`]'s statement pushed onto `b`, as a subquery of a larger one.
+pub fn push_exists(
+    b: &mut SqlBuilder,
+    scope: &Scope,
+    collection: &Collection,
+    id: Uuid,
+    conditions: &[Arc<Expr>],
+) -> Result<(), StoreError> {
+    push_select_1_by_id(b, collection, id);
+    push_conditions(b, scope, collection, conditions, None)
 }
 
 /// `SELECT 1 FROM collection t WHERE t.id = ?`
 fn select_1_by_id(dialect: Dialect, collection: &Collection, id: Uuid) -> SqlBuilder {
     let mut b = SqlBuilder::new(dialect);
+    push_select_1_by_id(&mut b, collection, id);
+    b
+}
+
+fn push_select_1_by_id(b: &mut SqlBuilder, collection: &Collection, id: Uuid) {
     b.push("SELECT 1");
-    from(&mut b, collection);
+    from(b, collection);
     b.push(" WHERE ")
         .column(ALIAS, "id")
         .push(" = ")
         .param(Value::Uuid(id), ColType::Uuid);
-    b
 }
 
 /// `SELECT id, version, CASE WHEN (c1) THEN 1 ELSE 0 END, … WHERE id IN (…)`: which of `checks`, rules of the

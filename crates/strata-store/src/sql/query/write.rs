@@ -32,8 +32,21 @@ fn record_params(collection: &Collection, record: &Record) -> Vec<(String, Value
 }
 
 pub fn insert(dialect: Dialect, collection: &Collection, record: &Record) -> SqlBuilder {
-    let cols = record_params(collection, record);
     let mut b = SqlBuilder::new(dialect);
+    push_insert(&mut b, collection, record, Values::List);
+    b
+}
+
+/// How an `INSERT` gives its row: `VALUES (…)`, or `SELECT …` (which a `WHERE` may follow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    List,
+    Select,
+}
+
+/// `INSERT INTO collection (every column) VALUES (…)`, or `… SELECT …`, pushed onto `b`.
+pub fn push_insert(b: &mut SqlBuilder, collection: &Collection, record: &Record, values: Values) {
+    let cols = record_params(collection, record);
     b.push("INSERT INTO ").ident(&collection.name).push(" (");
     for (i, (name, _, _)) in cols.iter().enumerate() {
         if i > 0 {
@@ -41,15 +54,19 @@ pub fn insert(dialect: Dialect, collection: &Collection, record: &Record) -> Sql
         }
         b.ident(name);
     }
-    b.push(") VALUES (");
+    b.push(match values {
+        Values::List => ") VALUES (",
+        Values::Select => ") SELECT ",
+    });
     for (i, (_, value, ty)) in cols.into_iter().enumerate() {
         if i > 0 {
             b.push(", ");
         }
         b.param(value, ty);
     }
-    b.push(")");
-    b
+    if values == Values::List {
+        b.push(")");
+    }
 }
 
 /// `UPDATE … SET every column WHERE id = ? AND version = ?` (the version the change was computed from).
