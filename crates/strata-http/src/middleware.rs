@@ -1,6 +1,6 @@
 //! The one middleware every request passes (SPEC §10, §11): request id in and out, a log line per request with
-//! the W3C trace id, the URL length limit, the request timeout, problem bodies for every error, and the security
-//! headers.
+//! the W3C trace id, the URL length limit, the request timeout, authentication, problem bodies for every error,
+//! and the security headers.
 
 use std::time::{Duration, Instant};
 
