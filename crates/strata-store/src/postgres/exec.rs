@@ -87,6 +87,36 @@ fn decode(row: &PgRow, i: usize, ty: ColType) -> Result<Value, sqlx::Error> {
     .unwrap_or(Value::Null))
 }
 
+fn decode_rows(rows: &[PgRow], cols: &[ColType]) -> StoreResult<Vec<Vec<Value>>> {
+    rows.iter()
+        .map(|row| {
+            cols.iter()
+                .enumerate()
+                .map(|(i, ty)| decode(row, i, *ty))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::other)
+}
+
+/// Run a statement whose `$1` is an array of ids ([`crate::sql::query::fetch_by_id_array`]): `ids` are bound
+/// there as a `uuid[]`, the statement's own parameters after it.
+pub(super) async fn fetch_with_ids(
+    conn: &mut PgConnection,
+    stmt: &SqlBuilder,
+    ids: &[uuid::Uuid],
+    cols: &[ColType],
+) -> StoreResult<Vec<Vec<Value>>> {
+    let query = sqlx::query(AssertSqlSafe(stmt.sql.clone())).bind(ids.to_vec());
+    let rows = stmt.params[1..]
+        .iter()
+        .fold(query, bind)
+        .fetch_all(conn)
+        .await
+        .map_err(map_error)?;
+    decode_rows(&rows, cols)
+}
+
 /// PostgreSQL's errors in the catalogue's terms (SQLSTATE codes: PostgreSQL manual, appendix A).
 pub fn map_error(e: sqlx::Error) -> StoreError {
     let code = match &e {
@@ -163,15 +193,7 @@ impl Exec for PgExec<'_> {
             .fetch_all(&mut *self.conn)
             .await
             .map_err(map_error)?;
-        rows.iter()
-            .map(|row| {
-                cols.iter()
-                    .enumerate()
-                    .map(|(i, ty)| decode(row, i, *ty))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<_, _>>()
-            .map_err(StoreError::other)
+        decode_rows(&rows, cols)
     }
 
     async fn execute(&mut self, stmt: &SqlBuilder) -> StoreResult<u64> {

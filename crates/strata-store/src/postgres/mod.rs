@@ -3,10 +3,12 @@
 //! create is one statement, [`one_statement`]); schema
 //! migrations in one transaction under an advisory lock, so instances starting together apply each change once.
 
+mod batch;
 mod exec;
 mod one_statement;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
-use crate::sql::{Dialect, SqlBuilder};
+use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
 const DDL: Ddl = Ddl {
@@ -35,6 +37,8 @@ const MIGRATION_LOCK: i64 = 0x5354_5241_5441_4d47; // "STRATAMG"
 /// Records in PostgreSQL, through a pool of connections.
 pub struct PostgresStore {
     pool: PgPool,
+    /// Reads by id, batched when they arrive together.
+    reads: Arc<batch::Reads>,
 }
 
 impl PostgresStore {
@@ -63,7 +67,10 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(map_error)?;
-        Ok(Self { pool })
+        Ok(Self {
+            reads: batch::Reads::new(pool.clone()),
+            pool,
+        })
     }
 
     /// The pool, for callers that need a connection of their own (tests, tooling).
@@ -125,8 +132,13 @@ impl RecordStore for PostgresStore {
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
-        let mut conn = self.pool.acquire().await.map_err(map_error)?;
-        ops::fetch(&mut PgExec { conn: &mut conn }, &query).await
+        if query.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stmt =
+            sql::query::fetch_by_id_array(&query.scope, &query.collection, &query.conditions)?;
+        let cols = sql::query::record_columns(&query.collection);
+        self.reads.fetch(stmt, cols, query.ids).await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {

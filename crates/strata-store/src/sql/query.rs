@@ -200,6 +200,25 @@ pub fn fetch_by_ids(
     Ok(b)
 }
 
+/// Records whose id is in an array, filtered by conditions, on PostgreSQL: `WHERE t.id = ANY($1) AND …`, one
+/// statement text however many ids it reads. `$1` is left for the caller to bind (a `uuid[]`); its entry in
+/// `params` is a placeholder.
+pub fn fetch_by_id_array(
+    scope: &Scope,
+    collection: &Collection,
+    conditions: &[Arc<Expr>],
+) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(Dialect::Postgres);
+    select_record(&mut b, collection);
+    b.push(" WHERE ")
+        .column(ALIAS, "id")
+        .push(" = ANY(")
+        .param(Value::Null, ColType::Uuid)
+        .push(")");
+    push_conditions(&mut b, scope, collection, conditions, None)?;
+    Ok(b)
+}
+
 /// ` WHERE t.id IN (…)`
 fn where_id_in(b: &mut SqlBuilder, ids: &[Uuid]) {
     b.push(" WHERE ").column(ALIAS, "id").push(" IN (");

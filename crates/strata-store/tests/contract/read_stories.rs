@@ -1,0 +1,214 @@
+//! Reads by id arriving together (on PostgreSQL, answered together by one statement): each reader gets exactly
+//! the records it asked for and may see, never another reader's, and a read asked after a write committed sees
+//! that write.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::Connection as _;
+use strata_core::expr::{Expr, Mode};
+use strata_core::schema::{Action, Collection};
+use strata_core::{Record, Value};
+use strata_store::{FetchQuery, RecordStore, Scope, StoreResult};
+use uuid::Uuid;
+
+use crate::fixtures::*;
+use crate::harness::Probe;
+
+const RULE: &str = "status = 'published' || author = @auth.id";
+
+struct Read<'a> {
+    scope: &'a Scope,
+    ids: Vec<Uuid>,
+    expect: BTreeSet<Uuid>,
+}
+
+fn fetch<'a>(
+    store: &'a dyn RecordStore,
+    posts: &std::sync::Arc<Collection>,
+    rule: &std::sync::Arc<Expr>,
+    scope: &Scope,
+    ids: Vec<Uuid>,
+) -> BoxFuture<'a, StoreResult<Vec<Record>>> {
+    store.fetch(FetchQuery {
+        scope: scope.clone(),
+        collection: posts.clone(),
+        ids,
+        conditions: vec![rule.clone()],
+    })
+}
+
+fn ids_of(records: &[Record]) -> BTreeSet<Uuid> {
+    records.iter().map(|r| r.id).collect()
+}
+
+pub async fn reads_sent_together_each_get_their_own(store: &dyn RecordStore, probe: &Probe) {
+    let schema = schema();
+    store.migrate(&schema, false).await.expect("migrate");
+    let scope = admin_scope(&schema);
+    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
+    let (ada, bob) = (
+        record(&authors, &[("name", text("Ada"))]),
+        record(&authors, &[("name", text("Bob"))]),
+    );
+    insert_all(store, &scope, &authors, &[ada.clone(), bob.clone()]).await;
+    let stored: Vec<Record> = (0..30)
+        .map(|i| {
+            let (status, author) = match i % 3 {
+                0 => ("draft", ada.id),
+                1 => ("draft", bob.id),
+                _ => ("published", bob.id),
+            };
+            record(
+                &posts,
+                &[
+                    ("title", text(&format!("post {i}"))),
+                    ("status", text(status)),
+                    ("author", Value::Uuid(author)),
+                ],
+            )
+        })
+        .collect();
+    insert_all(store, &scope, &posts, &stored).await;
+    let rule = checked(&scope, &posts, RULE, Mode::Rule(Action::View));
+    let (as_ada, as_bob) = (user_scope(&scope, ada.id), user_scope(&scope, bob.id));
+    let visible = |post: &Record, who: Uuid| {
+        post.values[posts.field_index("status").expect("status")] == text("published")
+            || post.values[posts.field_index("author").expect("author")] == Value::Uuid(who)
+    };
+
+    let mut reads = Vec::new();
+    for post in &stored {
+        for (scope, who) in [(&as_ada, ada.id), (&as_bob, bob.id), (&as_ada, ada.id)] {
+            let expect = visible(post, who).then_some(post.id).into_iter().collect();
+            reads.push(Read {
+                scope,
+                ids: vec![post.id],
+                expect,
+            });
+        }
+        reads.push(Read {
+            scope: &as_ada,
+            ids: vec![Uuid::now_v7()],
+            expect: BTreeSet::new(),
+        });
+    }
+    for three in stored.chunks(3) {
+        let ids: Vec<Uuid> = three.iter().map(|p| p.id).collect();
+        let expect = three
+            .iter()
+            .filter(|p| visible(p, bob.id))
+            .map(|p| p.id)
+            .collect();
+        reads.push(Read {
+            scope: &as_bob,
+            ids,
+            expect,
+        });
+    }
+
+    // Writes and the reads their writers send after each commit, among the others.
+    let written = |i: usize| {
+        let draft = record(
+            &posts,
+            &[
+                ("title", text(&format!("new {i}"))),
+                ("status", text("draft")),
+                ("author", Value::Uuid(ada.id)),
+            ],
+        );
+        let (store, scope, posts, rule, as_ada) = (store, &scope, &posts, &rule, &as_ada);
+        async move {
+            insert_all(store, scope, posts, std::slice::from_ref(&draft)).await;
+            let seen = fetch(store, posts, rule, as_ada, vec![draft.id])
+                .await
+                .expect("read after write");
+            assert_eq!(
+                ids_of(&seen),
+                BTreeSet::from([draft.id]),
+                "read after its write"
+            );
+        }
+    };
+    let reading = futures::future::join_all(
+        reads
+            .iter()
+            .map(|r| fetch(store, &posts, &rule, r.scope, r.ids.clone())),
+    );
+    let writing = futures::future::join_all((0..20).map(written));
+    let (answers, _) = tokio::join!(reading, writing);
+    for (read, answer) in reads.iter().zip(answers) {
+        let answer = answer.expect("fetch");
+        assert_eq!(ids_of(&answer), read.expect, "reader of {:?}", read.ids);
+        assert_eq!(answer.len(), read.expect.len(), "each record once");
+        for record in &answer {
+            let original = stored.iter().find(|p| p.id == record.id).expect("stored");
+            assert_eq!(record.values, original.values);
+        }
+    }
+
+    if let Probe::Postgres(pool) = probe {
+        let bob_sees = stored.iter().filter(|p| visible(p, bob.id)).count();
+        reads_that_wait_share_one_statement(store, pool, &posts, &rule, &as_bob, &stored, bob_sees)
+            .await;
+    }
+}
+
+/// While a read waits on a table lock, the reads that arrive after it wait in Strata, not in the pool: once the
+/// lock goes, they reach the database as one statement.
+async fn reads_that_wait_share_one_statement(
+    store: &dyn RecordStore,
+    pool: &sqlx::PgPool,
+    posts: &std::sync::Arc<Collection>,
+    rule: &std::sync::Arc<Expr>,
+    scope: &Scope,
+    stored: &[Record],
+    visible: usize,
+) {
+    let options = pool.connect_options();
+    let mut locker = sqlx::PgConnection::connect_with(&options)
+        .await
+        .expect("connect");
+    let mut watcher = sqlx::PgConnection::connect_with(&options)
+        .await
+        .expect("connect");
+    sqlx::raw_sql("BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .expect("lock posts");
+    let reads = futures::future::join_all(
+        stored
+            .iter()
+            .map(|p| fetch(store, posts, rule, scope, vec![p.id])),
+    );
+    let watch = async {
+        let mut most = 0;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'strata' AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .expect("pg_stat_activity");
+            most = most.max(waiting);
+        }
+        sqlx::raw_sql("COMMIT")
+            .execute(&mut locker)
+            .await
+            .expect("unlock");
+        most
+    };
+    let (answers, most_waiting) = tokio::join!(reads, watch);
+    assert_eq!(
+        most_waiting, 1,
+        "one statement waits on the lock, the other reads wait for it to end"
+    );
+    let seen: usize = answers.into_iter().map(|a| a.expect("fetch").len()).sum();
+    assert_eq!(
+        seen, visible,
+        "bob sees the published posts and his own drafts"
+    );
+}
