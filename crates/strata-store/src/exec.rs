@@ -27,30 +27,54 @@ pub trait Exec: Send {
 }
 
 pub async fn list(e: &mut impl Exec, q: &ListQuery) -> StoreResult<ListPage> {
-    let cols = query::record_columns(&q.collection);
-    let rows = e.fetch(&query::list(e.dialect(), q)?, &cols).await?;
-    let has_more = rows.len() > q.limit as usize;
-    let records = rows
-        .into_iter()
-        .take(q.limit as usize)
-        .map(query::decode_record)
-        .collect::<Result<_, _>>()?;
-    let total = if q.count {
-        let rows = e
-            .fetch(&query::count(e.dialect(), q)?, &[ColType::Int])
-            .await?;
-        match rows.first().and_then(|r| r.first()) {
-            Some(Value::Int(n)) => Some(u64::try_from(*n).unwrap_or(0)),
-            _ => return Err(anyhow::anyhow!("COUNT(*) returned no number").into()),
-        }
-    } else {
-        None
-    };
-    Ok(ListPage {
-        records,
-        has_more,
-        total,
-    })
+    PageStatements::new(e.dialect(), q)?.run(e).await
+}
+
+/// The statements of a page: its rows, and its count when asked.
+#[derive(Debug, Clone)]
+pub struct PageStatements {
+    pub rows: SqlBuilder,
+    pub count: Option<SqlBuilder>,
+    pub limit: u32,
+    pub cols: Vec<ColType>,
+}
+
+impl PageStatements {
+    pub fn new(dialect: Dialect, q: &ListQuery) -> StoreResult<Self> {
+        Ok(Self {
+            rows: query::list(dialect, q)?,
+            count: q.count.then(|| query::count(dialect, q)).transpose()?,
+            limit: q.limit,
+            cols: query::record_columns(&q.collection),
+        })
+    }
+
+    pub async fn run(&self, e: &mut impl Exec) -> StoreResult<ListPage> {
+        let rows = e.fetch(&self.rows, &self.cols).await?;
+        let has_more = rows.len() > self.limit as usize;
+        let records = rows
+            .into_iter()
+            .take(self.limit as usize)
+            .map(query::decode_record)
+            .collect::<Result<_, _>>()?;
+        let total = match &self.count {
+            Some(count) => match e
+                .fetch(count, &[ColType::Int])
+                .await?
+                .first()
+                .map(Vec::as_slice)
+            {
+                Some([Value::Int(n)]) => Some(u64::try_from(*n).unwrap_or(0)),
+                _ => return Err(anyhow::anyhow!("COUNT(*) returned no number").into()),
+            },
+            None => None,
+        };
+        Ok(ListPage {
+            records,
+            has_more,
+            total,
+        })
+    }
 }
 
 pub async fn fetch(e: &mut impl Exec, q: &FetchQuery) -> StoreResult<Vec<Record>> {

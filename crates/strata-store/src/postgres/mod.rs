@@ -37,8 +37,9 @@ const MIGRATION_LOCK: i64 = 0x5354_5241_5441_4d47; // "STRATAMG"
 /// Records in PostgreSQL, through a pool of connections.
 pub struct PostgresStore {
     pool: PgPool,
-    /// Reads by id, batched when they arrive together.
-    reads: Arc<batch::Reads>,
+    /// Reads by id and pages, shared by the readers that arrive together.
+    by_id: Arc<batch::Reads<batch::ById>>,
+    pages: Arc<batch::Reads<batch::Page>>,
 }
 
 impl PostgresStore {
@@ -68,7 +69,8 @@ impl PostgresStore {
             .await
             .map_err(map_error)?;
         Ok(Self {
-            reads: batch::Reads::new(pool.clone()),
+            by_id: batch::Reads::new(pool.clone()),
+            pages: batch::Reads::new(pool.clone()),
             pool,
         })
     }
@@ -127,8 +129,8 @@ impl RecordStore for PostgresStore {
     }
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
-        let mut conn = self.pool.acquire().await.map_err(map_error)?;
-        ops::list(&mut PgExec { conn: &mut conn }, &query).await
+        let page = ops::PageStatements::new(Dialect::Postgres, &query)?;
+        self.pages.read(batch::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
@@ -138,7 +140,7 @@ impl RecordStore for PostgresStore {
         let stmt =
             sql::query::fetch_by_id_array(&query.scope, &query.collection, &query.conditions)?;
         let cols = sql::query::record_columns(&query.collection);
-        self.reads.fetch(stmt, cols, query.ids).await
+        self.by_id.read(batch::ById { stmt, cols }, query.ids).await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {

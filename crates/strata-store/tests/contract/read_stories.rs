@@ -1,8 +1,10 @@
 //! Reads by id arriving together (on PostgreSQL, answered together by one statement): each reader gets exactly
 //! the records it asked for and may see, never another reader's, and a read asked after a write committed sees
-//! that write.
+//! that write. Pages asked together (on PostgreSQL, one query for each distinct page) are the pages each would
+//! get alone.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -10,7 +12,7 @@ use sqlx::Connection as _;
 use strata_core::expr::{Expr, Mode};
 use strata_core::schema::{Action, Collection};
 use strata_core::{Record, Value};
-use strata_store::{FetchQuery, RecordStore, Scope, StoreResult};
+use strata_store::{FetchQuery, ListPage, RecordStore, Scope, StoreResult};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -148,24 +150,71 @@ pub async fn reads_sent_together_each_get_their_own(store: &dyn RecordStore, pro
         }
     }
 
+    // Pages: each caller's page, asked by many at once, is the page it gets alone.
+    let page_of = |scope: &Scope| {
+        let mut q = list_query(scope, &posts, &[("created_at", true), ("id", true)], 5);
+        q.conditions = vec![rule.clone()];
+        store.list(q)
+    };
+    let alone = [
+        page_ids(page_of(&as_ada).await),
+        page_ids(page_of(&as_bob).await),
+    ];
+    assert_eq!(alone[0].len(), 5);
+    assert_ne!(alone[0], alone[1], "ada and bob see different pages");
+    let callers: Vec<(usize, &Scope)> = (0..40)
+        .map(|i| {
+            if i % 4 == 0 {
+                (0, &as_ada)
+            } else {
+                (1, &as_bob)
+            }
+        })
+        .collect();
+    let pages = futures::future::join_all(callers.iter().map(|(_, s)| page_of(s))).await;
+    for ((who, _), page) in callers.iter().zip(pages) {
+        assert_eq!(page_ids(page), alone[*who]);
+    }
+
     if let Probe::Postgres(pool) = probe {
+        // Bob's reads by id while the table is locked.
         let bob_sees = stored.iter().filter(|p| visible(p, bob.id)).count();
-        reads_that_wait_share_one_statement(store, pool, &posts, &rule, &as_bob, &stored, bob_sees)
-            .await;
+        let reads = futures::future::join_all(
+            stored
+                .iter()
+                .map(|p| fetch(store, &posts, &rule, &as_bob, vec![p.id])),
+        );
+        let (answers, waiting) = waiting_on_a_lock(pool, reads).await;
+        assert_eq!(
+            waiting, 1,
+            "one statement waits on the lock, the other reads wait for it"
+        );
+        let seen: usize = answers.into_iter().map(|a| a.expect("fetch").len()).sum();
+        assert_eq!(
+            seen, bob_sees,
+            "bob sees the published posts and his own drafts"
+        );
+
+        // Ada's and Bob's pages while the table is locked: one statement for each.
+        let pages = futures::future::join_all(callers.iter().map(|(_, s)| page_of(s)));
+        let (pages, waiting) = waiting_on_a_lock(pool, pages).await;
+        assert_eq!(
+            waiting, 2,
+            "one statement per distinct page waits on the lock"
+        );
+        for ((who, _), page) in callers.iter().zip(pages) {
+            assert_eq!(page_ids(page), alone[*who]);
+        }
     }
 }
 
-/// While a read waits on a table lock, the reads that arrive after it wait in Strata, not in the pool: once the
-/// lock goes, they reach the database as one statement.
-async fn reads_that_wait_share_one_statement(
-    store: &dyn RecordStore,
-    pool: &sqlx::PgPool,
-    posts: &std::sync::Arc<Collection>,
-    rule: &std::sync::Arc<Expr>,
-    scope: &Scope,
-    stored: &[Record],
-    visible: usize,
-) {
+fn page_ids(page: StoreResult<ListPage>) -> Vec<Uuid> {
+    page.expect("list").records.iter().map(|r| r.id).collect()
+}
+
+/// Run `reads` while another connection holds an exclusive lock on `posts` for half a second: what they
+/// answer, and the most statements seen waiting on the lock at once.
+async fn waiting_on_a_lock<F: Future>(pool: &sqlx::PgPool, reads: F) -> (F::Output, i64) {
     let options = pool.connect_options();
     let mut locker = sqlx::PgConnection::connect_with(&options)
         .await
@@ -177,11 +226,6 @@ async fn reads_that_wait_share_one_statement(
         .execute(&mut locker)
         .await
         .expect("lock posts");
-    let reads = futures::future::join_all(
-        stored
-            .iter()
-            .map(|p| fetch(store, posts, rule, scope, vec![p.id])),
-    );
     let watch = async {
         let mut most = 0;
         for _ in 0..20 {
@@ -201,14 +245,5 @@ async fn reads_that_wait_share_one_statement(
             .expect("unlock");
         most
     };
-    let (answers, most_waiting) = tokio::join!(reads, watch);
-    assert_eq!(
-        most_waiting, 1,
-        "one statement waits on the lock, the other reads wait for it to end"
-    );
-    let seen: usize = answers.into_iter().map(|a| a.expect("fetch").len()).sum();
-    assert_eq!(
-        seen, visible,
-        "bob sees the published posts and his own drafts"
-    );
+    tokio::join!(reads, watch)
 }
