@@ -31,7 +31,7 @@ pub async fn list(e: &mut impl Exec, q: &ListQuery) -> StoreResult<ListPage> {
 }
 
 /// The statements of a page: its rows, and its count when asked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageStatements {
     pub rows: SqlBuilder,
     pub count: Option<SqlBuilder>,

@@ -12,6 +12,7 @@ pub mod model;
 pub mod mysql;
 pub mod outbox;
 pub mod postgres;
+mod shared;
 pub mod sql;
 pub mod sqlite;
 

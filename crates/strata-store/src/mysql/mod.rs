@@ -4,8 +4,10 @@
 //! answered; schema migrations under `GET_LOCK`, so instances starting together apply each change once.
 
 mod exec;
+mod reads;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,7 +23,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl, model};
 use crate::model::*;
-use crate::sql::{Dialect, SqlBuilder};
+use crate::shared::Reads;
+use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
 /// Strict: invalid or out-of-range values are errors, never silently adjusted. `PIPES_AS_CONCAT` and
@@ -36,6 +39,9 @@ pub struct MysqlStore {
     pool: MySqlPool,
     mariadb: bool,
     unique: UniqueFields,
+    /// Reads by id and pages, shared by the readers that arrive together.
+    by_id: Arc<Reads<reads::ById>>,
+    pages: Arc<Reads<reads::Page>>,
 }
 
 impl MysqlStore {
@@ -76,6 +82,8 @@ impl MysqlStore {
         }
         drop(conn);
         Ok(Self {
+            by_id: Reads::new(pool.clone()),
+            pages: Reads::new(pool.clone()),
             pool,
             mariadb,
             unique,
@@ -224,27 +232,18 @@ impl RecordStore for MysqlStore {
     }
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
-        ops::list(
-            &mut MysqlExec {
-                conn: &mut conn,
-                unique: &self.unique,
-            },
-            &query,
-        )
-        .await
+        let page = ops::PageStatements::new(Dialect::Mysql, &query)?;
+        self.pages.read(reads::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
-        ops::fetch(
-            &mut MysqlExec {
-                conn: &mut conn,
-                unique: &self.unique,
-            },
-            &query,
-        )
-        .await
+        if query.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stmt =
+            sql::query::fetch_by_id_list(&query.scope, &query.collection, &query.conditions)?;
+        let cols = sql::query::record_columns(&query.collection);
+        self.by_id.read(reads::ById { stmt, cols }, query.ids).await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {

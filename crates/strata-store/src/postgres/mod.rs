@@ -3,9 +3,9 @@
 //! create is one statement, [`one_statement`]); schema
 //! migrations in one transaction under an advisory lock, so instances starting together apply each change once.
 
-mod batch;
 mod exec;
 mod one_statement;
+mod reads;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
+use crate::shared::Reads;
 use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -38,8 +39,8 @@ const MIGRATION_LOCK: i64 = 0x5354_5241_5441_4d47; // "STRATAMG"
 pub struct PostgresStore {
     pool: PgPool,
     /// Reads by id and pages, shared by the readers that arrive together.
-    by_id: Arc<batch::Reads<batch::ById>>,
-    pages: Arc<batch::Reads<batch::Page>>,
+    by_id: Arc<Reads<reads::ById>>,
+    pages: Arc<Reads<reads::Page>>,
 }
 
 impl PostgresStore {
@@ -69,8 +70,8 @@ impl PostgresStore {
             .await
             .map_err(map_error)?;
         Ok(Self {
-            by_id: batch::Reads::new(pool.clone()),
-            pages: batch::Reads::new(pool.clone()),
+            by_id: Reads::new(pool.clone()),
+            pages: Reads::new(pool.clone()),
             pool,
         })
     }
@@ -130,7 +131,7 @@ impl RecordStore for PostgresStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Postgres, &query)?;
-        self.pages.read(batch::Page(page), ()).await
+        self.pages.read(reads::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
@@ -140,7 +141,7 @@ impl RecordStore for PostgresStore {
         let stmt =
             sql::query::fetch_by_id_array(&query.scope, &query.collection, &query.conditions)?;
         let cols = sql::query::record_columns(&query.collection);
-        self.by_id.read(batch::ById { stmt, cols }, query.ids).await
+        self.by_id.read(reads::ById { stmt, cols }, query.ids).await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {

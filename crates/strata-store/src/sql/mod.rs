@@ -3,10 +3,12 @@
 pub mod filter;
 pub mod query;
 
+use std::hash::{Hash, Hasher};
+
 use strata_core::{ColType, Value};
 
 /// The SQL dialect of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
     Sqlite,
     Postgres,
@@ -38,6 +40,46 @@ pub struct SqlBuilder {
     pub dialect: Dialect,
     pub sql: String,
     pub params: Vec<Param>,
+}
+
+/// Statements are equal when they have the same text and bind the same values: floats compare by their bits,
+/// so that a statement always equals itself (statements key the reads that share them, [`crate::shared`]).
+impl PartialEq for SqlBuilder {
+    fn eq(&self, other: &Self) -> bool {
+        self.sql == other.sql
+            && self.params.len() == other.params.len()
+            && self.params.iter().zip(&other.params).all(|(a, b)| {
+                a.ty == b.ty
+                    && match (&a.value, &b.value) {
+                        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+                        (x, y) => x == y,
+                    }
+            })
+    }
+}
+
+impl Eq for SqlBuilder {}
+
+impl Hash for SqlBuilder {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.sql.hash(state);
+        for p in &self.params {
+            p.ty.hash(state);
+            std::mem::discriminant(&p.value).hash(state);
+            match &p.value {
+                Value::Null => {}
+                Value::Bool(b) => b.hash(state),
+                Value::Int(i) => i.hash(state),
+                Value::Float(f) => f.to_bits().hash(state),
+                Value::Text(s) => s.hash(state),
+                Value::Uuid(u) => u.hash(state),
+                Value::Datetime(d) => d.hash(state),
+                Value::Date(d) => d.hash(state),
+                // Equal JSON values print the same (serde_json keeps object keys sorted).
+                Value::Json(j) => j.to_string().hash(state),
+            }
+        }
+    }
 }
 
 impl SqlBuilder {
@@ -97,5 +139,23 @@ impl SqlBuilder {
             _ => self.sql.push('?'),
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_equals_itself_even_binding_nan() {
+        let mut stmt = SqlBuilder::new(Dialect::Postgres);
+        stmt.push("SELECT ")
+            .param(Value::Float(f64::NAN), ColType::Float);
+        assert_eq!(stmt, stmt.clone());
+        let mut other = SqlBuilder::new(Dialect::Postgres);
+        other
+            .push("SELECT ")
+            .param(Value::Float(1.0), ColType::Float);
+        assert_ne!(stmt, other);
     }
 }

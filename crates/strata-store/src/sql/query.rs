@@ -219,6 +219,43 @@ pub fn fetch_by_id_array(
     Ok(b)
 }
 
+/// Records whose id is in a list, filtered by conditions, on MySQL: `WHERE t.id IN (?) AND …`, with a
+/// placeholder `?` (the first of the text) and parameter for the list, which [`with_id_list`] fills in.
+pub fn fetch_by_id_list(
+    scope: &Scope,
+    collection: &Collection,
+    conditions: &[Arc<Expr>],
+) -> Result<SqlBuilder, StoreError> {
+    let mut b = SqlBuilder::new(Dialect::Mysql);
+    select_record(&mut b, collection);
+    b.push(" WHERE ")
+        .column(ALIAS, "id")
+        .push(" IN (")
+        .param(Value::Null, ColType::Uuid)
+        .push(")");
+    push_conditions(&mut b, scope, collection, conditions, None)?;
+    Ok(b)
+}
+
+/// A statement of [`fetch_by_id_list`] reading `ids` (at least one). The list is padded to a power of two with
+/// its first id, so that a connection prepares a handful of statement texts, not one per number of ids.
+pub fn with_id_list(template: &SqlBuilder, ids: &[Uuid]) -> SqlBuilder {
+    let n = ids.len().max(1).next_power_of_two();
+    let at = template.sql.find('?').unwrap_or(template.sql.len());
+    let mut b = SqlBuilder::new(template.dialect);
+    b.sql.reserve(template.sql.len() + 3 * n);
+    b.params.reserve(n + template.params.len());
+    b.push(&template.sql[..at]);
+    for i in 0..n {
+        let id = ids.get(i).or(ids.first()).copied().unwrap_or_default();
+        b.push(if i > 0 { ", " } else { "" })
+            .param(Value::Uuid(id), ColType::Uuid);
+    }
+    b.push(template.sql.get(at + 1..).unwrap_or_default());
+    b.params.extend(template.params.iter().skip(1).cloned());
+    b
+}
+
 /// ` WHERE t.id IN (…)`
 fn where_id_in(b: &mut SqlBuilder, ids: &[Uuid]) {
     b.push(" WHERE ").column(ALIAS, "id").push(" IN (");
