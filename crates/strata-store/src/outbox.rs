@@ -83,6 +83,27 @@ pub fn push_insert(b: &mut SqlBuilder, event: Event, values: Values) {
         Values::List => " (id, collection, type, subject, time, payload) VALUES (",
         Values::Select => " (id, collection, type, subject, time, payload) SELECT ",
     });
+    push_row(b, event);
+    if values == Values::List {
+        b.push(")");
+    }
+}
+
+/// The events of many writes in one `INSERT … VALUES (…), (…), …`.
+pub fn insert_rows(dialect: Dialect, events: Vec<Event>) -> SqlBuilder {
+    let mut b = SqlBuilder::new(dialect);
+    b.push("INSERT INTO ")
+        .ident(TABLE)
+        .push(" (id, collection, type, subject, time, payload) VALUES ");
+    for (i, event) in events.into_iter().enumerate() {
+        b.push(if i > 0 { ", (" } else { "(" });
+        push_row(&mut b, event);
+        b.push(")");
+    }
+    b
+}
+
+fn push_row(b: &mut SqlBuilder, event: Event) {
     b.param(Value::Uuid(event.id), ColType::Uuid).push(", ");
     b.param(Value::Text(event.collection), ColType::Text)
         .push(", ");
@@ -93,9 +114,6 @@ pub fn push_insert(b: &mut SqlBuilder, event: Event, values: Values) {
     b.param(Value::Datetime(event.time), ColType::Datetime)
         .push(", ");
     b.json_text_param(event.payload);
-    if values == Values::List {
-        b.push(")");
-    }
 }
 
 #[cfg(test)]

@@ -23,8 +23,6 @@ use crate::error::{StoreError, StoreResult};
 
 /// Runs of one statement at once; readers that find this many wait and are answered together.
 const RUNNING: usize = 1;
-/// The most ids one statement reads; beyond them, waiting readers go in the run after.
-const MAX_IDS: usize = 512;
 
 /// A statement that answers many readers at once.
 #[async_trait]
@@ -34,7 +32,9 @@ pub(crate) trait Shared: Hash + Eq + Send + Sync + Sized + 'static {
     type Reply: Send + 'static;
     /// Where the statement runs: the store's pool.
     type Source: Send + Sync + 'static;
-    /// How many ids an ask reads, to bound a batch.
+    /// The most one run carries, in [`Shared::size`]'s unit; beyond it, waiting asks go in the run after.
+    const MAX: usize = 512;
+    /// How much an ask adds to a run (the ids it reads, the values it writes).
     fn size(ask: &Self::Ask) -> usize;
     /// One reply per ask, in order.
     async fn run(
@@ -161,6 +161,42 @@ impl<S: Shared> Reads<S> {
     }
 }
 
+/// Where lone creates go ([`crate::exec::lone_create`]): those into one collection of one schema are written
+/// together.
+pub(crate) struct CreatesInto {
+    pub schema: Arc<strata_core::schema::Schema>,
+    pub collection: String,
+}
+
+impl CreatesInto {
+    pub fn of(batch: &crate::model::WriteBatch) -> Option<Self> {
+        let create = crate::exec::lone_create(batch)?;
+        Some(Self {
+            schema: create.scope.schema.clone(),
+            collection: create.collection.name.clone(),
+        })
+    }
+
+    /// What a create adds to a run: its values, the bound on a statement's parameters.
+    pub fn size(batch: &crate::model::WriteBatch) -> usize {
+        crate::exec::lone_create(batch).map_or(1, |c| c.collection.fields.len() + 4)
+    }
+}
+
+impl PartialEq for CreatesInto {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.schema, &other.schema) && self.collection == other.collection
+    }
+}
+
+impl Eq for CreatesInto {}
+
+impl Hash for CreatesInto {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.collection.hash(state);
+    }
+}
+
 /// The turn of a run: when it ends, however it ends (a reader whose request was dropped included), the readers
 /// waiting for it are answered.
 struct Turn<S: Shared> {
@@ -174,13 +210,13 @@ impl<S: Shared> Drop for Turn<S> {
     }
 }
 
-/// The first waiters, up to [`MAX_IDS`] ids between them (at least one waiter).
+/// The first waiters, up to [`Shared::MAX`] between them (at least one waiter).
 fn take_batch<S: Shared>(waiting: &mut Vec<Waiter<S>>) -> Vec<Waiter<S>> {
-    let mut ids = 0;
+    let mut size = 0;
     let mut n = 0;
     for waiter in waiting.iter() {
-        ids += S::size(&waiter.ask);
-        if n > 0 && ids > MAX_IDS {
+        size += S::size(&waiter.ask);
+        if n > 0 && size > S::MAX {
             break;
         }
         n += 1;
@@ -271,10 +307,10 @@ mod tests {
 
     #[test]
     fn a_batch_holds_at_most_max_ids_but_always_one_waiter() {
-        let mut waiting: Vec<Waiter<Echo>> = (0..MAX_IDS + 10).map(|_| waiter(1)).collect();
-        assert_eq!(take_batch(&mut waiting).len(), MAX_IDS);
+        let mut waiting: Vec<Waiter<Echo>> = (0..Echo::MAX + 10).map(|_| waiter(1)).collect();
+        assert_eq!(take_batch(&mut waiting).len(), Echo::MAX);
         assert_eq!(waiting.len(), 10);
-        let mut big = vec![waiter(MAX_IDS * 2), waiter(1)];
+        let mut big = vec![waiter(Echo::MAX * 2), waiter(1)];
         assert_eq!(take_batch(&mut big).len(), 1);
         assert_eq!(big.len(), 1);
     }

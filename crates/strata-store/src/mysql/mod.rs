@@ -4,7 +4,7 @@
 //! answered; schema migrations under `GET_LOCK`, so instances starting together apply each change once.
 
 mod exec;
-mod reads;
+mod together;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl, model};
 use crate::model::*;
-use crate::shared::Reads;
+use crate::shared::{CreatesInto, Reads};
 use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -36,12 +36,52 @@ const MIGRATION_LOCK_WAIT: u32 = 30;
 
 /// Records in MySQL 8 or MariaDB, through a pool of connections.
 pub struct MysqlStore {
-    pool: MySqlPool,
+    db: Db,
     mariadb: bool,
-    unique: UniqueFields,
     /// Reads by id and pages, shared by the readers that arrive together.
-    by_id: Arc<Reads<reads::ById>>,
-    pages: Arc<Reads<reads::Page>>,
+    by_id: Arc<Reads<together::ById>>,
+    pages: Arc<Reads<together::Page>>,
+    /// Lone creates into one collection, written together when they arrive together.
+    creates: Arc<Reads<together::Creates>>,
+}
+
+/// The pool and how its errors name unique fields: what a statement run apart from the store needs.
+#[derive(Clone)]
+pub(crate) struct Db {
+    pool: MySqlPool,
+    unique: Arc<UniqueFields>,
+}
+
+impl Db {
+    fn map(&self, e: sqlx::Error) -> StoreError {
+        map_error(e, &self.unique)
+    }
+
+    /// A batch of writes in its own transaction.
+    async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
+        let last = batch.ops.len().saturating_sub(1);
+        let failed = |error| BatchError { index: last, error };
+        let mut tx = self.pool.begin().await.map_err(|e| failed(self.map(e)))?;
+        match ops::apply_batch(
+            &mut MysqlExec {
+                conn: &mut tx,
+                unique: &self.unique,
+            },
+            batch,
+        )
+        .await
+        {
+            Ok(outcomes) => {
+                tx.commit().await.map_err(|e| failed(self.map(e)))?;
+                Ok(outcomes)
+            }
+            Err(e) => {
+                // A failed rollback leaves nothing behind either: the connection is closed with the transaction.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
 }
 
 impl MysqlStore {
@@ -53,7 +93,7 @@ impl MysqlStore {
         max_connections: u32,
         statement_timeout: Duration,
     ) -> StoreResult<Self> {
-        let unique = UniqueFields::default();
+        let unique = Arc::new(UniqueFields::default());
         let options = MySqlConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(anyhow::Error::new(e).context("invalid MySQL URL")))?
             .charset("utf8mb4")
@@ -81,18 +121,19 @@ impl MysqlStore {
             unique.learn(&applied);
         }
         drop(conn);
+        let db = Db { pool, unique };
         Ok(Self {
-            by_id: Reads::new(pool.clone()),
-            pages: Reads::new(pool.clone()),
-            pool,
+            by_id: Reads::new(db.clone()),
+            pages: Reads::new(db.clone()),
+            creates: Reads::new(db.clone()),
+            db,
             mariadb,
-            unique,
         })
     }
 
     /// The pool, for callers that need a connection of their own (tests, tooling).
     pub fn pool(&self) -> &MySqlPool {
-        &self.pool
+        &self.db.pool
     }
 
     /// Whether the server is MariaDB rather than MySQL.
@@ -113,13 +154,13 @@ impl MysqlStore {
     }
 
     fn map(&self, e: sqlx::Error) -> StoreError {
-        map_error(e, &self.unique)
+        map_error(e, &self.db.unique)
     }
 
     /// Plan `schema` against the applied model under the migration lock, and apply the plan when `apply` says
     /// so. MySQL's DDL commits as it goes: a failure part way leaves the statements before it applied.
     async fn migration(&self, schema: &Schema, apply: Option<bool>) -> StoreResult<Plan> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
+        let mut conn = self.db.pool.acquire().await.map_err(|e| self.map(e))?;
         // A migration may build indexes on large tables: the request timeout does not apply to it. The session
         // is changed, so the connection is closed afterwards rather than returned to the pool.
         conn.close_on_drop();
@@ -159,17 +200,17 @@ impl MysqlStore {
         let ddl = self.ddl();
         let mut e = MysqlExec {
             conn,
-            unique: &self.unique,
+            unique: &self.db.unique,
         };
         let mut bootstrap = SqlBuilder::new(Dialect::Mysql);
         bootstrap.push(&migrate::bootstrap_statement(&ddl));
         e.execute(&bootstrap).await?;
         let applied = migrate::applied(&mut e).await?;
-        self.unique.learn(&applied);
+        self.db.unique.learn(&applied);
         let plan = migrate::plan(&ddl, &applied, schema);
         if let Some(allow_destructive) = apply {
             migrate::apply(&mut e, &plan, allow_destructive).await?;
-            self.unique.learn(&model::collection_tables(schema));
+            self.db.unique.learn(&model::collection_tables(schema));
         }
         Ok(plan)
     }
@@ -218,7 +259,7 @@ impl RecordStore for MysqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        crate::connect::ping_pool(&self.pool)
+        crate::connect::ping_pool(&self.db.pool)
             .await
             .map_err(|e| self.map(e))
     }
@@ -233,7 +274,7 @@ impl RecordStore for MysqlStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Mysql, &query)?;
-        self.pages.read(reads::Page(page), ()).await
+        self.pages.read(together::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
@@ -243,15 +284,17 @@ impl RecordStore for MysqlStore {
         let stmt =
             sql::query::fetch_by_id_list(&query.scope, &query.collection, &query.conditions)?;
         let cols = sql::query::record_columns(&query.collection);
-        self.by_id.read(reads::ById { stmt, cols }, query.ids).await
+        self.by_id
+            .read(together::ById { stmt, cols }, query.ids)
+            .await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
+        let mut conn = self.db.pool.acquire().await.map_err(|e| self.map(e))?;
         ops::check(
             &mut MysqlExec {
                 conn: &mut conn,
-                unique: &self.unique,
+                unique: &self.db.unique,
             },
             &query,
         )
@@ -259,36 +302,22 @@ impl RecordStore for MysqlStore {
     }
 
     async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
-        let last = batch.ops.len().saturating_sub(1);
-        let failed = |error| BatchError { index: last, error };
-        let mut tx = self.pool.begin().await.map_err(|e| failed(self.map(e)))?;
-        match ops::apply_batch(
-            &mut MysqlExec {
-                conn: &mut tx,
-                unique: &self.unique,
-            },
-            batch,
-        )
-        .await
-        {
-            Ok(outcomes) => {
-                tx.commit().await.map_err(|e| failed(self.map(e)))?;
-                Ok(outcomes)
-            }
-            Err(e) => {
-                // A failed rollback leaves nothing behind either: the connection is closed with the transaction.
-                let _ = tx.rollback().await;
-                Err(e)
-            }
+        match CreatesInto::of(&batch) {
+            Some(into) => self
+                .creates
+                .read(together::Creates(into), batch)
+                .await
+                .unwrap_or_else(|error| Err(BatchError { index: 0, error })),
+            None => self.db.write(batch).await,
         }
     }
 
     async fn auth(&self, op: crate::auth::AuthOp) -> StoreResult<crate::auth::AuthReply> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.map(e))?;
+        let mut tx = self.db.pool.begin().await.map_err(|e| self.map(e))?;
         let reply = crate::auth::apply(
             &mut MysqlExec {
                 conn: &mut tx,
-                unique: &self.unique,
+                unique: &self.db.unique,
             },
             op,
         )
@@ -302,11 +331,11 @@ impl RecordStore for MysqlStore {
         key: IdempotencyKey,
         lapse_before: DateTime<Utc>,
     ) -> StoreResult<Claim> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
+        let mut conn = self.db.pool.acquire().await.map_err(|e| self.map(e))?;
         idempotency::claim(
             &mut MysqlExec {
                 conn: &mut conn,
-                unique: &self.unique,
+                unique: &self.db.unique,
             },
             &key,
             lapse_before,
@@ -319,11 +348,11 @@ impl RecordStore for MysqlStore {
         key: IdempotencyKey,
         response: IdempotentResponse,
     ) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
+        let mut conn = self.db.pool.acquire().await.map_err(|e| self.map(e))?;
         idempotency::complete(
             &mut MysqlExec {
                 conn: &mut conn,
-                unique: &self.unique,
+                unique: &self.db.unique,
             },
             &key,
             &response,
@@ -332,11 +361,11 @@ impl RecordStore for MysqlStore {
     }
 
     async fn release_idempotency(&self, key: IdempotencyKey) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
+        let mut conn = self.db.pool.acquire().await.map_err(|e| self.map(e))?;
         idempotency::release(
             &mut MysqlExec {
                 conn: &mut conn,
-                unique: &self.unique,
+                unique: &self.db.unique,
             },
             &key,
         )
@@ -345,6 +374,6 @@ impl RecordStore for MysqlStore {
 
     async fn close(&self) {
         // Waits for the connections in use to come back: writes in flight finish first.
-        self.pool.close().await;
+        self.db.pool.close().await;
     }
 }

@@ -5,7 +5,7 @@
 
 mod exec;
 mod one_statement;
-mod reads;
+mod together;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
-use crate::shared::Reads;
+use crate::shared::{CreatesInto, Reads};
 use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -39,8 +39,10 @@ const MIGRATION_LOCK: i64 = 0x5354_5241_5441_4d47; // "STRATAMG"
 pub struct PostgresStore {
     pool: PgPool,
     /// Reads by id and pages, shared by the readers that arrive together.
-    by_id: Arc<Reads<reads::ById>>,
-    pages: Arc<Reads<reads::Page>>,
+    by_id: Arc<Reads<together::ById>>,
+    pages: Arc<Reads<together::Page>>,
+    /// Lone creates into one collection, written together when they arrive together.
+    creates: Arc<Reads<together::Creates>>,
 }
 
 impl PostgresStore {
@@ -72,6 +74,7 @@ impl PostgresStore {
         Ok(Self {
             by_id: Reads::new(pool.clone()),
             pages: Reads::new(pool.clone()),
+            creates: Reads::new(pool.clone()),
             pool,
         })
     }
@@ -109,6 +112,35 @@ impl PostgresStore {
     }
 }
 
+/// A batch of writes in its own transaction; a lone create as one statement ([`one_statement`]).
+async fn write_alone(pool: &PgPool, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
+    let last = batch.ops.len().saturating_sub(1);
+    let failed = |error| BatchError { index: last, error };
+    if let Some((stmt, record)) = one_statement::create(&batch).map_err(failed)? {
+        let mut conn = pool.acquire().await.map_err(|e| failed(map_error(e)))?;
+        // Nothing inserted: a relation's target is missing or hidden; the transaction below says which.
+        let inserted = PgExec { conn: &mut conn }
+            .execute(&stmt)
+            .await
+            .map_err(failed)?;
+        if inserted > 0 {
+            return Ok(vec![WriteOutcome::Created(record, Vec::new())]);
+        }
+    }
+    let mut tx = pool.begin().await.map_err(|e| failed(map_error(e)))?;
+    match ops::apply_batch(&mut PgExec { conn: &mut tx }, batch).await {
+        Ok(outcomes) => {
+            tx.commit().await.map_err(|e| failed(map_error(e)))?;
+            Ok(outcomes)
+        }
+        Err(e) => {
+            // A failed rollback leaves nothing behind either: the connection is closed with the transaction.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 #[async_trait]
 impl RecordStore for PostgresStore {
     fn dialect(&self) -> Dialect {
@@ -131,7 +163,7 @@ impl RecordStore for PostgresStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Postgres, &query)?;
-        self.pages.read(reads::Page(page), ()).await
+        self.pages.read(together::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
@@ -141,7 +173,9 @@ impl RecordStore for PostgresStore {
         let stmt =
             sql::query::fetch_by_id_array(&query.scope, &query.collection, &query.conditions)?;
         let cols = sql::query::record_columns(&query.collection);
-        self.by_id.read(reads::ById { stmt, cols }, query.ids).await
+        self.by_id
+            .read(together::ById { stmt, cols }, query.ids)
+            .await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {
@@ -150,34 +184,13 @@ impl RecordStore for PostgresStore {
     }
 
     async fn write(&self, batch: WriteBatch) -> Result<Vec<WriteOutcome>, BatchError> {
-        let last = batch.ops.len().saturating_sub(1);
-        let failed = |error| BatchError { index: last, error };
-        if let Some((stmt, record)) = one_statement::create(&batch).map_err(failed)? {
-            let mut conn = self
-                .pool
-                .acquire()
+        match CreatesInto::of(&batch) {
+            Some(into) => self
+                .creates
+                .read(together::Creates(into), batch)
                 .await
-                .map_err(|e| failed(map_error(e)))?;
-            // Nothing inserted: a relation's target is missing or hidden; the transaction below says which.
-            let inserted = PgExec { conn: &mut conn }
-                .execute(&stmt)
-                .await
-                .map_err(failed)?;
-            if inserted > 0 {
-                return Ok(vec![WriteOutcome::Created(record, Vec::new())]);
-            }
-        }
-        let mut tx = self.pool.begin().await.map_err(|e| failed(map_error(e)))?;
-        match ops::apply_batch(&mut PgExec { conn: &mut tx }, batch).await {
-            Ok(outcomes) => {
-                tx.commit().await.map_err(|e| failed(map_error(e)))?;
-                Ok(outcomes)
-            }
-            Err(e) => {
-                // A failed rollback leaves nothing behind either: the connection is closed with the transaction.
-                let _ = tx.rollback().await;
-                Err(e)
-            }
+                .unwrap_or_else(|error| Err(BatchError { index: 0, error })),
+            None => write_alone(&self.pool, batch).await,
         }
     }
 

@@ -19,7 +19,7 @@ use strata_core::schema::Action;
 use strata_core::{Record, Value};
 
 use crate::StoreError;
-use crate::model::{WriteBatch, WriteOp};
+use crate::model::WriteBatch;
 use crate::outbox;
 use crate::sql::query::{self, Values};
 use crate::sql::{Dialect, SqlBuilder};
@@ -28,20 +28,12 @@ use crate::sql::{Dialect, SqlBuilder};
 /// insert, with no idempotency key and nothing to decide on the written row (a create rule that reads other
 /// records, read rules that follow relations), whose relations' targets the caller may see at all.
 pub fn create(batch: &WriteBatch) -> Result<Option<(SqlBuilder, Record)>, StoreError> {
-    let [
-        WriteOp::Insert {
-            collection,
-            record,
-            check: None,
-            reads,
-        },
-    ] = batch.ops.as_slice()
+    let Some(crate::exec::LoneCreate {
+        collection, record, ..
+    }) = crate::exec::lone_create(batch)
     else {
         return Ok(None);
     };
-    if !reads.is_empty() || batch.idempotency.is_some() {
-        return Ok(None);
-    }
     let scope = &batch.scope;
     let mut b = SqlBuilder::new(Dialect::Postgres);
     b.push("WITH \"inserted\" AS (");

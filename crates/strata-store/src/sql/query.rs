@@ -15,7 +15,7 @@ use crate::model::{ListQuery, Scope};
 mod check;
 mod write;
 pub use check::{check_columns, checks, exists, push_exists, rule_holds};
-pub use write::{Values, delete, insert, push_insert, update};
+pub use write::{Values, delete, insert, insert_rows, push_insert, update};
 
 /// The alias of the collection's table in every statement.
 pub const ALIAS: &str = "t";

@@ -7,11 +7,11 @@ mod filter_stories;
 mod fixtures;
 mod harness;
 mod idempotency_stories;
-mod read_stories;
 mod record_stories;
 mod rule_stories;
 mod schema_stories;
 mod sessions;
+mod together_stories;
 mod visibility_stories;
 mod write_stories;
 
@@ -54,7 +54,8 @@ stories!(
     write_stories::a_failing_op_rolls_back_the_whole_batch,
     write_stories::every_write_leaves_its_outbox_event,
     concurrent_stories::writes_sent_together_commit_or_fail_alone,
-    read_stories::reads_sent_together_each_get_their_own,
+    together_stories::reads_sent_together_each_get_their_own,
+    together_stories::creates_sent_together_commit_together,
     filter_stories::filters_select_what_the_evaluator_accepts,
     rule_stories::rules_checked_in_a_write_refuse_it_whole,
     idempotency_stories::idempotency_keys_go_from_claimed_to_done,

@@ -46,26 +46,58 @@ pub enum Values {
 
 /// `INSERT INTO collection (every column) VALUES (…)`, or `… SELECT …`, pushed onto `b`.
 pub fn push_insert(b: &mut SqlBuilder, collection: &Collection, record: &Record, values: Values) {
-    let cols = record_params(collection, record);
+    push_into(b, collection);
+    b.push(match values {
+        Values::List => " VALUES (",
+        Values::Select => " SELECT ",
+    });
+    push_row(b, collection, record);
+    if values == Values::List {
+        b.push(")");
+    }
+}
+
+/// `INSERT INTO collection (every column) VALUES (…), (…), …`: records of one collection in one statement.
+pub fn insert_rows(dialect: Dialect, collection: &Collection, records: &[&Record]) -> SqlBuilder {
+    let mut b = SqlBuilder::new(dialect);
+    push_into(&mut b, collection);
+    b.push(" VALUES ");
+    for (i, record) in records.iter().enumerate() {
+        b.push(if i > 0 { ", (" } else { "(" });
+        push_row(&mut b, collection, record);
+        b.push(")");
+    }
+    b
+}
+
+/// `INSERT INTO collection (every column)`
+fn push_into(b: &mut SqlBuilder, collection: &Collection) {
     b.push("INSERT INTO ").ident(&collection.name).push(" (");
-    for (i, (name, _, _)) in cols.iter().enumerate() {
+    for (i, name) in strata_core::schema::SYSTEM_FIELDS
+        .iter()
+        .copied()
+        .chain(collection.fields.iter().map(|f| f.name.as_str()))
+        .enumerate()
+    {
         if i > 0 {
             b.push(", ");
         }
         b.ident(name);
     }
-    b.push(match values {
-        Values::List => ") VALUES (",
-        Values::Select => ") SELECT ",
-    });
-    for (i, (_, value, ty)) in cols.into_iter().enumerate() {
-        if i > 0 {
-            b.push(", ");
-        }
-        b.param(value, ty);
-    }
-    if values == Values::List {
-        b.push(")");
+    b.push(")");
+}
+
+/// The record's values in [`push_into`]'s column order, as parameters.
+fn push_row(b: &mut SqlBuilder, collection: &Collection, record: &Record) {
+    b.param(Value::Uuid(record.id), ColType::Uuid)
+        .push(", ")
+        .param(Value::Datetime(record.created_at), ColType::Datetime)
+        .push(", ")
+        .param(Value::Datetime(record.updated_at), ColType::Datetime)
+        .push(", ")
+        .param(Value::Int(record.version), ColType::Int);
+    for (field, value) in collection.fields.iter().zip(&record.values) {
+        b.push(", ").param(value.clone(), field.storage());
     }
 }
 

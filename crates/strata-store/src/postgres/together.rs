@@ -1,0 +1,112 @@
+//! What PostgreSQL answers together ([`crate::shared`]): reads by id, all the waiting readers' ids bound as one
+//! `uuid[]`; pages; and lone creates into one collection, in one transaction with one `INSERT` for the records
+//! and one for their events.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgPool;
+use strata_core::{ColType, Record};
+use uuid::Uuid;
+
+use super::exec::{PgExec, fetch_with_ids, map_error};
+use crate::error::{StoreError, StoreResult};
+use crate::exec::{self as ops, PageStatements};
+use crate::model::{BatchError, ListPage, WriteBatch, WriteOutcome};
+use crate::shared::{CreatesInto, Shared, share_by_id};
+use crate::sql::{SqlBuilder, query};
+
+/// Records of one collection by id, a statement of [`query::fetch_by_id_array`]: one text for any number of ids.
+#[derive(PartialEq, Eq, Hash)]
+pub(super) struct ById {
+    pub stmt: SqlBuilder,
+    pub cols: Vec<ColType>,
+}
+
+#[async_trait]
+impl Shared for ById {
+    type Ask = Vec<Uuid>;
+    type Reply = Vec<Record>;
+    type Source = PgPool;
+
+    fn size(ask: &Vec<Uuid>) -> usize {
+        ask.len()
+    }
+
+    async fn run(&self, pool: &PgPool, asks: Vec<Vec<Uuid>>) -> StoreResult<Vec<Vec<Record>>> {
+        let ids: Vec<Uuid> = asks.iter().flatten().copied().collect();
+        let mut conn = pool.acquire().await.map_err(map_error)?;
+        let records = fetch_with_ids(&mut conn, &self.stmt, &ids, &self.cols)
+            .await?
+            .into_iter()
+            .map(query::decode_record)
+            .collect::<StoreResult<Vec<Record>>>()?;
+        Ok(share_by_id(records, asks))
+    }
+}
+
+/// One page of a list; readers asking for the same page get it from one query.
+#[derive(PartialEq, Eq, Hash)]
+pub(super) struct Page(pub PageStatements);
+
+#[async_trait]
+impl Shared for Page {
+    type Ask = ();
+    type Reply = ListPage;
+    type Source = PgPool;
+
+    fn size(_: &()) -> usize {
+        1
+    }
+
+    async fn run(&self, pool: &PgPool, asks: Vec<()>) -> StoreResult<Vec<ListPage>> {
+        let mut conn = pool.acquire().await.map_err(map_error)?;
+        let page = self.0.run(&mut PgExec { conn: &mut conn }).await?;
+        Ok(vec![page; asks.len()])
+    }
+}
+
+/// Lone creates into one collection. Alone, a create is one statement; together, they are one transaction of
+/// their relation checks and two inserts. If that fails other than on a relation (a unique value taken), it
+/// rolls back and each create runs alone, to get its own answer.
+#[derive(PartialEq, Eq, Hash)]
+pub(super) struct Creates(pub CreatesInto);
+
+#[async_trait]
+impl Shared for Creates {
+    type Ask = WriteBatch;
+    type Reply = Result<Vec<WriteOutcome>, BatchError>;
+    type Source = PgPool;
+    const MAX: usize = 1024;
+
+    fn size(batch: &WriteBatch) -> usize {
+        CreatesInto::size(batch)
+    }
+
+    async fn run(&self, pool: &PgPool, asks: Vec<WriteBatch>) -> StoreResult<Vec<Self::Reply>> {
+        let creates: Vec<_> = asks.iter().filter_map(ops::lone_create).collect();
+        if asks.len() == 1 || creates.len() < asks.len() {
+            return Ok(alone(pool, asks).await);
+        }
+        let mut tx = pool.begin().await.map_err(map_error)?;
+        let written = ops::create_together(&mut PgExec { conn: &mut tx }, &creates).await;
+        let committed = match written {
+            Ok(refused) => tx.commit().await.map_err(map_error).map(|()| refused),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        };
+        match committed {
+            Ok(refused) => Ok(ops::created(asks, refused)),
+            // Whether a failed commit took effect is unknown: writing again could write twice.
+            Err(e @ (StoreError::Unavailable(_) | StoreError::Timeout)) => Err(e),
+            Err(_) => Ok(alone(pool, asks).await),
+        }
+    }
+}
+
+async fn alone(
+    pool: &PgPool,
+    batches: Vec<WriteBatch>,
+) -> Vec<Result<Vec<WriteOutcome>, BatchError>> {
+    futures::future::join_all(batches.into_iter().map(|b| super::write_alone(pool, b))).await
+}
