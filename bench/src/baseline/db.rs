@@ -1,7 +1,8 @@
 //! The baseline's statements, hand-written for PostgreSQL and MySQL/MariaDB on the tables Strata created: the
-//! same queries Strata sends for the benchmark's three operations (read off its statement log), with the same
-//! round trips, through a sqlx pool configured as Strata's is (see [`Db::connect`]); sqlx prepares each statement
-//! once per connection and caches it.
+//! same queries Strata sends for a request of the benchmark's three operations arriving alone (read off its
+//! statement log), through a sqlx pool configured as Strata's is (see [`Db::connect`]); sqlx prepares each
+//! statement once per connection and caches it. Each request runs its own statements, as in a hand-written
+//! server; Strata shares statements between requests that arrive together (`strata_store::shared`).
 //!
 //! - get: `SELECT` the record's columns `WHERE id = ? AND (status = 'published' OR author = caller)`;
 //! - list: the same columns `WHERE (rule) AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT n+1`;

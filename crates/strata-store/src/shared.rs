@@ -1,14 +1,14 @@
-//! Reads that arrive together are answered by one statement, on the stores whose database is a server
-//! (PostgreSQL, MySQL). Each statement (its text and values: the collection, its rule as compiled for the caller,
-//! the filter) runs at most [`RUNNING`] at a time; a read that finds it running waits, and when a run ends,
-//! every read that waited for it goes to the database in one statement: reads by id as one statement over all
-//! their ids, identical pages as one query whose page each of them gets. The database parses, plans and executes
-//! one statement for all of them: on a busy server that is most of its work per read, the part a pool cannot
-//! spread.
+//! Requests that arrive together share statements, on the stores whose database is a server (PostgreSQL,
+//! MySQL). Each statement (its text and values: the collection, its rule as compiled for the caller, the filter;
+//! for creates, the collection) runs at most [`RUNNING`] at a time; a request that finds it running waits, and
+//! when the run ends, every request that waited for it goes to the database together: reads by id as one
+//! statement over all their ids, identical pages as one query whose page each of them gets, creates as one
+//! transaction. The database parses, plans and executes one statement for all of them (and flushes one commit):
+//! on a busy server that is most of its work per request, the part a pool cannot spread.
 //!
-//! A read never joins a statement that was sent before it arrived, so it sees every write committed before it
-//! was asked, as a statement of its own would. Alone, a read runs at once: batching only ever replaces waiting
-//! for a turn.
+//! A request never joins a statement that was sent before it arrived, so a read sees every write committed before
+//! it was asked, as a statement of its own would. Alone, a request runs at once: sharing only ever replaces
+//! waiting for a turn.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -21,13 +21,13 @@ use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 
-/// Runs of one statement at once; readers that find this many wait and are answered together.
+/// Runs of one statement at once; requests that find this many wait and are answered together.
 const RUNNING: usize = 1;
 
-/// A statement that answers many readers at once.
+/// A statement that answers many requests at once.
 #[async_trait]
 pub(crate) trait Shared: Hash + Eq + Send + Sync + Sized + 'static {
-    /// What one reader asks beyond the statement (the ids it reads).
+    /// What one request asks beyond the statement (the ids it reads, the batch it writes).
     type Ask: Send + 'static;
     type Reply: Send + 'static;
     /// Where the statement runs: the store's pool.
@@ -44,13 +44,13 @@ pub(crate) trait Shared: Hash + Eq + Send + Sync + Sized + 'static {
     ) -> StoreResult<Vec<Self::Reply>>;
 }
 
-/// The shared reads of one kind on a store.
-pub(crate) struct Reads<S: Shared> {
+/// The requests of one kind on a store, by statement.
+pub(crate) struct Together<S: Shared> {
     source: S::Source,
     slots: Mutex<HashMap<Arc<S>, Slot<S>>>,
 }
 
-/// The runs of one statement and the readers waiting for the next.
+/// The runs of one statement and the requests waiting for the next.
 struct Slot<S: Shared> {
     running: usize,
     waiting: Vec<Waiter<S>>,
@@ -61,13 +61,13 @@ struct Waiter<S: Shared> {
     reply: oneshot::Sender<StoreResult<S::Reply>>,
 }
 
-/// Where a reader goes: to the database, or to wait for the run after the one in progress.
+/// Where a request goes: to the database, or to wait for the run after the one in progress.
 enum Place<S: Shared> {
     Run(S::Ask),
     Wait(oneshot::Receiver<StoreResult<S::Reply>>),
 }
 
-impl<S: Shared> Reads<S> {
+impl<S: Shared> Together<S> {
     pub(crate) fn new(source: S::Source) -> Arc<Self> {
         Arc::new(Self {
             source,
@@ -75,8 +75,8 @@ impl<S: Shared> Reads<S> {
         })
     }
 
-    /// `statement`'s answer to `ask`, alone or with the readers that wait with it.
-    pub(crate) async fn read(self: &Arc<Self>, statement: S, ask: S::Ask) -> StoreResult<S::Reply> {
+    /// `statement`'s answer to `ask`, alone or with the requests that wait with it.
+    pub(crate) async fn send(self: &Arc<Self>, statement: S, ask: S::Ask) -> StoreResult<S::Reply> {
         let statement = Arc::new(statement);
         let place = {
             let mut slots = self.lock();
@@ -96,17 +96,17 @@ impl<S: Shared> Reads<S> {
         match place {
             Place::Run(ask) => {
                 let _turn = Turn {
-                    reads: self.clone(),
+                    together: self.clone(),
                     statement: statement.clone(),
                 };
                 let mut replies = statement.run(&self.source, vec![ask]).await?;
                 replies
                     .pop()
-                    .ok_or_else(|| anyhow::anyhow!("a shared read gave no reply").into())
+                    .ok_or_else(|| anyhow::anyhow!("a shared statement gave no reply").into())
             }
             Place::Wait(answer) => answer.await.unwrap_or_else(|_| {
                 Err(StoreError::Unavailable(anyhow::anyhow!(
-                    "the read was dropped before it ran (the server is stopping)"
+                    "the request was dropped before it ran (the server is stopping)"
                 )))
             }),
         }
@@ -116,7 +116,7 @@ impl<S: Shared> Reads<S> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A run of `statement` has ended: hand the readers waiting for it to the next run, or free the turn.
+    /// A run of `statement` has ended: hand the requests waiting for it to the next run, or free the turn.
     fn release(self: &Arc<Self>, statement: &Arc<S>) {
         let mut slots = self.lock();
         let Some(slot) = slots.get_mut(statement) else {
@@ -132,18 +132,18 @@ impl<S: Shared> Reads<S> {
         let batch = take_batch::<S>(&mut slot.waiting);
         drop(slots);
         let turn = Turn {
-            reads: self.clone(),
+            together: self.clone(),
             statement: statement.clone(),
         };
-        // Without a runtime (it is shutting down) the batch is dropped and its readers are told so.
+        // Without a runtime (it is shutting down) the batch is dropped and its requests are told so.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                turn.reads.answer(&turn.statement, batch).await;
+                turn.together.answer(&turn.statement, batch).await;
             });
         }
     }
 
-    /// Run one statement for every reader of `batch` and give each its reply.
+    /// Run one statement for every request of `batch` and give each its reply.
     async fn answer(&self, statement: &S, batch: Vec<Waiter<S>>) {
         let (asks, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|w| (w.ask, w.reply)).unzip();
         match statement.run(&self.source, asks).await {
@@ -197,16 +197,16 @@ impl Hash for CreatesInto {
     }
 }
 
-/// The turn of a run: when it ends, however it ends (a reader whose request was dropped included), the readers
+/// The turn of a run: when it ends, however it ends (its own request dropped included), the requests
 /// waiting for it are answered.
 struct Turn<S: Shared> {
-    reads: Arc<Reads<S>>,
+    together: Arc<Together<S>>,
     statement: Arc<S>,
 }
 
 impl<S: Shared> Drop for Turn<S> {
     fn drop(&mut self) {
-        self.reads.release(&self.statement);
+        self.together.release(&self.statement);
     }
 }
 
@@ -256,7 +256,7 @@ pub(crate) fn share_by_id(records: Vec<Record>, mut asks: Vec<Vec<Uuid>>) -> Vec
         .collect()
 }
 
-/// The same failure for another reader of a failed run.
+/// The same failure for another request of a failed run.
 fn replicate(e: &StoreError) -> StoreError {
     match e {
         StoreError::Timeout => StoreError::Timeout,
@@ -317,11 +317,11 @@ mod tests {
 
     #[tokio::test]
     async fn reads_that_wait_for_a_run_share_the_next_and_each_gets_its_reply() {
-        let reads = Reads::<Echo>::new(AtomicUsize::new(0));
+        let reads = Together::<Echo>::new(AtomicUsize::new(0));
         let asks: Vec<Vec<Uuid>> = (0..50).map(|_| vec![Uuid::now_v7()]).collect();
         let replies = futures::future::join_all(
             asks.iter()
-                .map(|ask| reads.read(Echo("posts"), ask.clone())),
+                .map(|ask| reads.send(Echo("posts"), ask.clone())),
         )
         .await;
         for (ask, reply) in asks.iter().zip(replies) {
@@ -331,8 +331,8 @@ mod tests {
         assert_eq!(reads.source.load(Ordering::SeqCst), 2);
         // Different statements do not wait for each other.
         let (a, b) = tokio::join!(
-            reads.read(Echo("posts"), vec![]),
-            reads.read(Echo("notes"), vec![])
+            reads.send(Echo("posts"), vec![]),
+            reads.send(Echo("notes"), vec![])
         );
         assert!(a.is_ok() && b.is_ok());
         assert_eq!(reads.source.load(Ordering::SeqCst), 4);
@@ -344,16 +344,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_dropped_while_it_runs_hands_the_waiting_reads_on() {
-        let reads = Reads::<Echo>::new(AtomicUsize::new(0));
+        let reads = Together::<Echo>::new(AtomicUsize::new(0));
         let first = tokio::spawn({
             let reads = reads.clone();
-            async move { reads.read(Echo("posts"), vec![Uuid::now_v7()]).await }
+            async move { reads.send(Echo("posts"), vec![Uuid::now_v7()]).await }
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         let ask = vec![Uuid::now_v7()];
         let second = tokio::spawn({
             let (reads, ask) = (reads.clone(), ask.clone());
-            async move { reads.read(Echo("posts"), ask).await }
+            async move { reads.send(Echo("posts"), ask).await }
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         first.abort();

@@ -23,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl, model};
 use crate::model::*;
-use crate::shared::{CreatesInto, Reads};
+use crate::shared::{CreatesInto, Together};
 use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -39,10 +39,10 @@ pub struct MysqlStore {
     db: Db,
     mariadb: bool,
     /// Reads by id and pages, shared by the readers that arrive together.
-    by_id: Arc<Reads<together::ById>>,
-    pages: Arc<Reads<together::Page>>,
+    by_id: Arc<Together<together::ById>>,
+    pages: Arc<Together<together::Page>>,
     /// Lone creates into one collection, written together when they arrive together.
-    creates: Arc<Reads<together::Creates>>,
+    creates: Arc<Together<together::Creates>>,
 }
 
 /// The pool and how its errors name unique fields: what a statement run apart from the store needs.
@@ -123,9 +123,9 @@ impl MysqlStore {
         drop(conn);
         let db = Db { pool, unique };
         Ok(Self {
-            by_id: Reads::new(db.clone()),
-            pages: Reads::new(db.clone()),
-            creates: Reads::new(db.clone()),
+            by_id: Together::new(db.clone()),
+            pages: Together::new(db.clone()),
+            creates: Together::new(db.clone()),
             db,
             mariadb,
         })
@@ -274,7 +274,7 @@ impl RecordStore for MysqlStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Mysql, &query)?;
-        self.pages.read(together::Page(page), ()).await
+        self.pages.send(together::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
@@ -285,7 +285,7 @@ impl RecordStore for MysqlStore {
             sql::query::fetch_by_id_list(&query.scope, &query.collection, &query.conditions)?;
         let cols = sql::query::record_columns(&query.collection);
         self.by_id
-            .read(together::ById { stmt, cols }, query.ids)
+            .send(together::ById { stmt, cols }, query.ids)
             .await
     }
 
@@ -305,7 +305,7 @@ impl RecordStore for MysqlStore {
         match CreatesInto::of(&batch) {
             Some(into) => self
                 .creates
-                .read(together::Creates(into), batch)
+                .send(together::Creates(into), batch)
                 .await
                 .unwrap_or_else(|error| Err(BatchError { index: 0, error })),
             None => self.db.write(batch).await,

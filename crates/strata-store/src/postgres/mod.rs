@@ -23,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
-use crate::shared::{CreatesInto, Reads};
+use crate::shared::{CreatesInto, Together};
 use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -39,10 +39,10 @@ const MIGRATION_LOCK: i64 = 0x5354_5241_5441_4d47; // "STRATAMG"
 pub struct PostgresStore {
     pool: PgPool,
     /// Reads by id and pages, shared by the readers that arrive together.
-    by_id: Arc<Reads<together::ById>>,
-    pages: Arc<Reads<together::Page>>,
+    by_id: Arc<Together<together::ById>>,
+    pages: Arc<Together<together::Page>>,
     /// Lone creates into one collection, written together when they arrive together.
-    creates: Arc<Reads<together::Creates>>,
+    creates: Arc<Together<together::Creates>>,
 }
 
 impl PostgresStore {
@@ -72,9 +72,9 @@ impl PostgresStore {
             .await
             .map_err(map_error)?;
         Ok(Self {
-            by_id: Reads::new(pool.clone()),
-            pages: Reads::new(pool.clone()),
-            creates: Reads::new(pool.clone()),
+            by_id: Together::new(pool.clone()),
+            pages: Together::new(pool.clone()),
+            creates: Together::new(pool.clone()),
             pool,
         })
     }
@@ -163,7 +163,7 @@ impl RecordStore for PostgresStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Postgres, &query)?;
-        self.pages.read(together::Page(page), ()).await
+        self.pages.send(together::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
@@ -174,7 +174,7 @@ impl RecordStore for PostgresStore {
             sql::query::fetch_by_id_array(&query.scope, &query.collection, &query.conditions)?;
         let cols = sql::query::record_columns(&query.collection);
         self.by_id
-            .read(together::ById { stmt, cols }, query.ids)
+            .send(together::ById { stmt, cols }, query.ids)
             .await
     }
 
@@ -187,7 +187,7 @@ impl RecordStore for PostgresStore {
         match CreatesInto::of(&batch) {
             Some(into) => self
                 .creates
-                .read(together::Creates(into), batch)
+                .send(together::Creates(into), batch)
                 .await
                 .unwrap_or_else(|error| Err(BatchError { index: 0, error })),
             None => write_alone(&self.pool, batch).await,
