@@ -1,7 +1,8 @@
 //! Requests that arrive together share statements, on the stores whose database is a server (PostgreSQL,
 //! MySQL). Each statement (its text and values: the collection, its rule as compiled for the caller, the filter;
-//! for creates, the collection) runs at most [`RUNNING`] at a time; a request that finds it running waits, and
-//! when the run ends, every request that waited for it goes to the database together: reads by id as one
+//! for creates, the collection) runs at most [`Shared::RUNNING`] times at once (once for reads, twice for
+//! creates); a request that finds it so waits, and when a run ends, every request that waited goes to the
+//! database together: reads by id as one
 //! statement over all their ids, identical pages as one query whose page each of them gets, creates as one
 //! transaction. The database parses, plans and executes one statement for all of them (and flushes one commit):
 //! on a busy server that is most of its work per request, the part a pool cannot spread.
@@ -21,9 +22,6 @@ use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 
-/// Runs of one statement at once; requests that find this many wait and are answered together.
-const RUNNING: usize = 1;
-
 /// A statement that answers many requests at once.
 #[async_trait]
 pub(crate) trait Shared: Hash + Eq + Send + Sync + Sized + 'static {
@@ -32,6 +30,8 @@ pub(crate) trait Shared: Hash + Eq + Send + Sync + Sized + 'static {
     type Reply: Send + 'static;
     /// Where the statement runs: the store's pool.
     type Source: Send + Sync + 'static;
+    /// Runs of one statement at once; requests that find this many wait and are answered together.
+    const RUNNING: usize = 1;
     /// The most one run carries, in [`Shared::size`]'s unit; beyond it, waiting asks go in the run after.
     const MAX: usize = 512;
     /// How much an ask adds to a run (the ids it reads, the values it writes).
@@ -84,7 +84,7 @@ impl<S: Shared> Together<S> {
                 running: 0,
                 waiting: Vec::new(),
             });
-            if slot.running < RUNNING {
+            if slot.running < S::RUNNING {
                 slot.running += 1;
                 Place::<S>::Run(ask)
             } else {

@@ -75,6 +75,8 @@ impl Shared for Creates {
     type Ask = WriteBatch;
     type Reply = Result<Vec<WriteOutcome>, BatchError>;
     type Source = PgPool;
+    /// Two groups at once: one is checked and inserted while the other's commit waits on the disk.
+    const RUNNING: usize = 2;
     const MAX: usize = 1024;
 
     fn size(batch: &WriteBatch) -> usize {
