@@ -1,29 +1,28 @@
 //! Logs (SPEC §10): JSON lines, or human-readable lines when stdout is a terminal; `RUST_LOG` filters. Lines
-//! are written by a background thread, so a request never waits on stdout; a burst past the buffer drops lines
-//! (counted by tracing-appender) rather than stall the server. The thread buffers what it takes from its queue
-//! and flushes once the queue is empty: one write to stdout per burst, not one per line.
+//! are written to stdout in batches by a background thread ([`writer`]), so a request never waits on stdout.
 
 use std::io::IsTerminal;
 
 use std::fmt;
 
 use tracing::{Event, Subscriber};
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{Compact, Format, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 mod json;
+mod writer;
+
+pub use writer::LogGuard;
 
 /// Install the global subscriber. Keep the guard until the process ends: dropping it flushes the last lines.
 /// Safe to call more than once (tests): later calls install nothing.
-pub fn init(default_level: &str) -> Option<WorkerGuard> {
+pub fn init(default_level: &str) -> Option<LogGuard> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let terminal = std::io::stdout().is_terminal();
-    let stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-    let (writer, guard) = tracing_appender::non_blocking(stdout);
+    let (writer, guard) = writer::batched(std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
