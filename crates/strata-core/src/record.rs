@@ -83,7 +83,7 @@ impl Value {
             }
             Value::Datetime(d) => {
                 out.push('"');
-                out.push_str(std::str::from_utf8(&StoredDatetime(d).bytes()).unwrap_or_default());
+                StoredDatetime(d).push_to(out);
                 out.push('"');
             }
             Value::Date(d) => {

@@ -66,26 +66,47 @@ pub fn format_datetime(d: &DateTime<Utc>) -> String {
 pub struct StoredDatetime<'a>(pub &'a DateTime<Utc>);
 
 impl StoredDatetime<'_> {
+    /// The text's two-digit groups, in order: century, year of century, month, day, hour, minute, second, and
+    /// the microseconds in three groups.
+    fn pairs(&self) -> [u32; 10] {
+        use chrono::{Datelike, Timelike};
+        // The naive UTC value once: each of `DateTime`'s own field getters converts to local time first.
+        let naive = self.0.naive_utc();
+        let (date, time) = (naive.date(), naive.time());
+        let year = date.year().clamp(0, 9999) as u32;
+        let seconds = time.num_seconds_from_midnight();
+        let micros = time.nanosecond() / 1_000 % 1_000_000;
+        [
+            year / 100,
+            year % 100,
+            date.month(),
+            date.day(),
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60,
+            micros / 10_000,
+            micros / 100 % 100,
+            micros % 100,
+        ]
+    }
+
     /// The 27 ASCII bytes of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
     pub fn bytes(&self) -> [u8; 27] {
-        use chrono::{Datelike, Timelike};
-        let d = self.0;
-        let micros = d.nanosecond() / 1_000 % 1_000_000;
         let mut buf = *b"0000-00-00T00:00:00.000000Z";
-        let mut put = |at: usize, width: usize, mut n: u32| {
-            for i in (at..at + width).rev() {
-                buf[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-        };
-        put(0, 4, d.year().clamp(0, 9999) as u32);
-        put(5, 2, d.month());
-        put(8, 2, d.day());
-        put(11, 2, d.hour());
-        put(14, 2, d.minute());
-        put(17, 2, d.second());
-        put(20, 6, micros);
+        for (at, n) in [0, 2, 5, 8, 11, 14, 17, 20, 22, 24]
+            .into_iter()
+            .zip(self.pairs())
+        {
+            buf[at] = b'0' + (n / 10) as u8;
+            buf[at + 1] = b'0' + (n % 10) as u8;
+        }
         buf
+    }
+
+    /// Append `YYYY-MM-DDTHH:MM:SS.ffffffZ` to `out`.
+    pub fn push_to(&self, out: &mut String) {
+        // Only ASCII digits and separators: the check cannot fail, and costs less than pushing piece by piece.
+        out.push_str(std::str::from_utf8(&self.bytes()).unwrap_or_default());
     }
 }
 
@@ -96,9 +117,9 @@ impl std::fmt::Display for StoredDatetime<'_> {
     }
 }
 
-/// Read a datetime stored in the fixed-width form quickly, falling back to any RFC 3339 text.
-pub fn parse_stored_datetime(s: &str) -> Option<DateTime<Utc>> {
-    let b = s.as_bytes();
+/// Read a datetime stored in the fixed-width form quickly, straight from its bytes, falling back to any RFC 3339
+/// text.
+pub fn parse_stored_datetime(b: &[u8]) -> Option<DateTime<Utc>> {
     let fixed = b.len() == 27
         && b[4] == b'-'
         && b[7] == b'-'
@@ -108,21 +129,20 @@ pub fn parse_stored_datetime(s: &str) -> Option<DateTime<Utc>> {
         && b[19] == b'.'
         && b[26] == b'Z';
     if fixed {
-        let num = |from: usize, to: usize| -> Option<u32> {
-            b[from..to].iter().try_fold(0u32, |n, c| {
-                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-            })
+        let two = |at: usize| -> Option<u32> {
+            let (tens, ones) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+            (tens < 10 && ones < 10).then(|| u32::from(tens) * 10 + u32::from(ones))
         };
-        let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+        let date = NaiveDate::from_ymd_opt((two(0)? * 100 + two(2)?) as i32, two(5)?, two(8)?)?;
         let time = chrono::NaiveTime::from_hms_micro_opt(
-            num(11, 13)?,
-            num(14, 16)?,
-            num(17, 19)?,
-            num(20, 26)?,
+            two(11)?,
+            two(14)?,
+            two(17)?,
+            two(20)? * 10_000 + two(22)? * 100 + two(24)?,
         )?;
         return Some(date.and_time(time).and_utc());
     }
-    DateTime::parse_from_rfc3339(s)
+    DateTime::parse_from_rfc3339(std::str::from_utf8(b).ok()?)
         .ok()
         .map(|d| d.with_timezone(&Utc))
 }
@@ -168,7 +188,7 @@ mod tests {
             "1000-01-01T00:00:00.000000Z",
             "9999-12-31T23:59:59.999999Z",
         ] {
-            let parsed = parse_stored_datetime(text).expect("parses");
+            let parsed = parse_stored_datetime(text.as_bytes()).expect("parses");
             assert_eq!(format_datetime(&parsed), text);
             assert_eq!(
                 Some(parsed),
@@ -178,9 +198,34 @@ mod tests {
             );
         }
         let offset =
-            parse_stored_datetime("2024-06-30T14:30:00.5+02:00").expect("any RFC 3339 text");
+            parse_stored_datetime(b"2024-06-30T14:30:00.5+02:00").expect("any RFC 3339 text");
         assert_eq!(format_datetime(&offset), "2024-06-30T12:30:00.500000Z");
-        assert!(parse_stored_datetime("2024-13-01T00:00:00.000000Z").is_none());
-        assert!(parse_stored_datetime("nope").is_none());
+        assert!(parse_stored_datetime(b"2024-13-01T00:00:00.000000Z").is_none());
+        assert!(parse_stored_datetime(b"nope").is_none());
+        assert!(parse_stored_datetime(b"2024-02-30T00:00:00.000000Z").is_none());
+        assert!(parse_stored_datetime(b"2024-01-01T24:00:00.000000Z").is_none());
+        assert!(parse_stored_datetime(b"2024-01-01T00:00:00.00000aZ").is_none());
+    }
+
+    #[test]
+    fn the_fixed_width_form_is_chronos_own_over_the_whole_range() {
+        let first = parse_datetime("1000-01-01T00:00:00Z")
+            .expect("first")
+            .timestamp();
+        let last = parse_datetime("9999-12-31T23:59:59Z")
+            .expect("last")
+            .timestamp();
+        // A stride prime to every calendar period walks through days, months, leap years and times of day.
+        let stride = 86_400 * 37 + 3_607;
+        for (i, secs) in (first..=last).step_by(stride).enumerate() {
+            let micros = (i as u32).wrapping_mul(7_919) % 1_000_000;
+            let d = DateTime::from_timestamp(secs, micros * 1_000).expect("in range");
+            let text = format_datetime(&d);
+            assert_eq!(text, d.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            let mut pushed = String::from("at ");
+            StoredDatetime(&d).push_to(&mut pushed);
+            assert_eq!(pushed, format!("at {text}"));
+            assert_eq!(parse_stored_datetime(text.as_bytes()), Some(d), "{text}");
+        }
     }
 }

@@ -36,7 +36,7 @@ where
         let mut line = String::with_capacity(512);
         line.push_str("{\"timestamp\":\"");
         let now = chrono::Utc::now();
-        line.push_str(std::str::from_utf8(&StoredDatetime(&now).bytes()).map_err(|_| fmt::Error)?);
+        StoredDatetime(&now).push_to(&mut line);
         line.push_str("\",\"level\":\"");
         line.push_str(event.metadata().level().as_str());
         line.push('"');
