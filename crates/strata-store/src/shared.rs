@@ -1,5 +1,6 @@
-//! Requests that arrive together share statements, on the stores whose database is a server (PostgreSQL,
-//! MySQL). Each statement (its text and values: the collection, its rule as compiled for the caller, the filter;
+//! Requests that arrive together share statements: reads by id and creates on the stores whose database is a
+//! server (PostgreSQL, MySQL), pages on every store (on SQLite a page's query and decoding are most of a list's
+//! work). Each statement (its text and values: the collection, its rule as compiled for the caller, the filter;
 //! for creates, the collection) runs at most [`Shared::RUNNING`] times at once (once for reads, twice for
 //! creates); a request that finds it so waits, and when a run ends, every request that waited goes to the
 //! database together: reads by id as one

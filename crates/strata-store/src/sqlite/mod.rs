@@ -1,11 +1,14 @@
 //! The embedded SQLite store (SPEC §13): WAL with `synchronous=FULL`; one writer thread that drains a queue of
 //! pending writes and commits them together (group commit: each caller is answered after the commit that holds
-//! its write, one fsync for all); a few reader threads with cached prepared statements.
+//! its write, one fsync for all); a few reader threads with cached prepared statements. Identical pages asked
+//! together are read once ([`together`]).
 
 mod exec;
+mod together;
 mod watchdog;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -24,6 +27,7 @@ use watchdog::Watchdog;
 use crate::error::{StoreError, StoreResult};
 use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
+use crate::shared::Together;
 use crate::sql::Dialect;
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -53,8 +57,28 @@ type RunWrite = Box<dyn FnOnce(Result<&mut Connection, StoreError>) -> (bool, Fi
 
 pub struct SqliteStore {
     writer: Sender<WriteJob>,
-    readers: Sender<ReadJob>,
+    readers: Readers,
+    /// Pages, shared by the readers that ask for the same one together.
+    pages: Arc<Together<together::Page>>,
     path: PathBuf,
+}
+
+/// The reader threads' queue.
+#[derive(Clone)]
+pub(crate) struct Readers(Sender<ReadJob>);
+
+impl Readers {
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (tx, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.0.send(job).map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
 }
 
 impl SqliteStore {
@@ -92,27 +116,17 @@ impl SqliteStore {
                 .spawn(move || read_loop(conn, watchdog, rx))
                 .map_err(StoreError::other)?;
         }
+        let readers = Readers(readers_tx);
         Ok(SqliteStore {
             writer,
-            readers: readers_tx,
+            pages: Together::new(readers.clone()),
+            readers,
             path: path.to_owned(),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
-    ) -> StoreResult<T> {
-        let (tx, rx) = oneshot::channel();
-        let job: ReadJob = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
-        });
-        self.readers.send(job).map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
     }
 
     /// Run `f` in the writer thread, in a savepoint of its own within the group's transaction.
@@ -282,7 +296,8 @@ impl RecordStore for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|conn| conn.execute_batch("SELECT 1").map_err(map_error))
+        self.readers
+            .read(|conn| conn.execute_batch("SELECT 1").map_err(map_error))
             .await
     }
 
@@ -313,17 +328,19 @@ impl RecordStore for SqliteStore {
     }
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
-        self.read(move |conn| run(ops::list(&mut SqliteExec { conn }, &query)))
-            .await
+        let page = ops::PageStatements::new(Dialect::Sqlite, &query)?;
+        self.pages.send(together::Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
-        self.read(move |conn| run(ops::fetch(&mut SqliteExec { conn }, &query)))
+        self.readers
+            .read(move |conn| run(ops::fetch(&mut SqliteExec { conn }, &query)))
             .await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {
-        self.read(move |conn| run(ops::check(&mut SqliteExec { conn }, &query)))
+        self.readers
+            .read(move |conn| run(ops::check(&mut SqliteExec { conn }, &query)))
             .await
     }
 
@@ -349,7 +366,8 @@ impl RecordStore for SqliteStore {
 
     async fn auth(&self, op: crate::auth::AuthOp) -> StoreResult<crate::auth::AuthReply> {
         if op.is_read() {
-            self.read(move |conn| run(crate::auth::apply(&mut SqliteExec { conn }, op)))
+            self.readers
+                .read(move |conn| run(crate::auth::apply(&mut SqliteExec { conn }, op)))
                 .await
         } else {
             self.write(move |conn| run(crate::auth::apply(&mut SqliteExec { conn }, op)))

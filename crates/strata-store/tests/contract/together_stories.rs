@@ -1,8 +1,8 @@
 //! Reads by id arriving together (on PostgreSQL, answered together by one statement): each reader gets exactly
 //! the records it asked for and may see, never another reader's, and a read asked after a write committed sees
-//! that write. Pages asked together (on PostgreSQL, one query for each distinct page) are the pages each would
-//! get alone. Lone creates sent together (on PostgreSQL and MySQL, written in one transaction) each commit or
-//! fail alone, as in [`crate::concurrent_stories`].
+//! that write. Pages asked together (one query for each distinct page on every store) are the pages each would
+//! get alone, and a page asked after a write holds it. Lone creates sent together (on PostgreSQL and MySQL,
+//! written in one transaction) each commit or fail alone, as in [`crate::concurrent_stories`].
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -178,6 +178,35 @@ pub async fn reads_sent_together_each_get_their_own(store: &dyn RecordStore, pro
         assert_eq!(page_ids(page), alone[*who]);
     }
 
+    // A page asked after a write committed holds that write, however many identical pages are being read.
+    let whole_page = || {
+        let mut q = list_query(&as_ada, &posts, &[("created_at", true), ("id", true)], 100);
+        q.conditions = vec![rule.clone()];
+        store.list(q)
+    };
+    let written_then_listed = |i: usize| {
+        let draft = record(
+            &posts,
+            &[
+                ("title", text(&format!("listed {i}"))),
+                ("status", text("draft")),
+                ("author", Value::Uuid(ada.id)),
+            ],
+        );
+        let (scope, posts, whole_page) = (&scope, &posts, &whole_page);
+        async move {
+            insert_all(store, scope, posts, std::slice::from_ref(&draft)).await;
+            let page = page_ids(whole_page().await);
+            assert!(page.contains(&draft.id), "a page read after its write");
+        }
+    };
+    let listing = futures::future::join_all((0..40).map(|_| whole_page()));
+    let writing = futures::future::join_all((0..20).map(written_then_listed));
+    let (pages, _) = tokio::join!(listing, writing);
+    for page in pages {
+        page.expect("list");
+    }
+
     if matches!(probe, Probe::Sqlite(_)) {
         return;
     }
@@ -208,6 +237,35 @@ pub async fn reads_sent_together_each_get_their_own(store: &dyn RecordStore, pro
     );
     for ((who, _), page) in callers.iter().zip(pages) {
         assert_eq!(page_ids(page), alone[*who]);
+    }
+
+    // A page asked after a write committed holds that write, however many identical pages are being read.
+    let whole_page = || {
+        let mut q = list_query(&as_ada, &posts, &[("created_at", true), ("id", true)], 100);
+        q.conditions = vec![rule.clone()];
+        store.list(q)
+    };
+    let written_then_listed = |i: usize| {
+        let draft = record(
+            &posts,
+            &[
+                ("title", text(&format!("listed {i}"))),
+                ("status", text("draft")),
+                ("author", Value::Uuid(ada.id)),
+            ],
+        );
+        let (scope, posts, whole_page) = (&scope, &posts, &whole_page);
+        async move {
+            insert_all(store, scope, posts, std::slice::from_ref(&draft)).await;
+            let page = page_ids(whole_page().await);
+            assert!(page.contains(&draft.id), "a page read after its write");
+        }
+    };
+    let listing = futures::future::join_all((0..40).map(|_| whole_page()));
+    let writing = futures::future::join_all((0..20).map(written_then_listed));
+    let (pages, _) = tokio::join!(listing, writing);
+    for page in pages {
+        page.expect("list");
     }
 }
 
