@@ -19,30 +19,43 @@ pub enum Access {
     Where(Arc<Expr>),
 }
 
+/// Where a rule is declared, for explaining decisions: `collections.{c}.rules.{action}` or
+/// `roles.{role}.{c}.{action}`. Written out only when asked: access is decided on every request.
+#[derive(Debug, Clone, Copy)]
+pub enum RuleSource<'s> {
+    Collection(&'s str, Action),
+    Role(&'s str, &'s str, Action),
+}
+
+impl std::fmt::Display for RuleSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuleSource::Collection(c, action) => {
+                write!(f, "collections.{c}.rules.{}", action.as_str())
+            }
+            RuleSource::Role(role, c, action) => write!(f, "roles.{role}.{c}.{}", action.as_str()),
+        }
+    }
+}
+
 /// The rules that may allow `action` on `collection` to `principal`: the collection's own, then each grant of
 /// a role the caller holds, with where each comes from (for explain).
 pub fn candidates<'s>(
     schema: &'s Schema,
-    principal: &Principal,
+    principal: &'s Principal,
     collection: &'s Collection,
     action: Action,
-) -> Vec<(String, &'s Rule)> {
+) -> Vec<(RuleSource<'s>, &'s Rule)> {
     let mut rules = Vec::new();
     if let Some(rule) = collection.rules.get(action) {
-        rules.push((
-            format!("collections.{}.rules.{}", collection.name, action.as_str()),
-            rule,
-        ));
+        rules.push((RuleSource::Collection(&collection.name, action), rule));
     }
     for role in &principal.roles {
         if let Some(rule) = schema
             .role(role)
             .and_then(|r| r.grant(&collection.name, action))
         {
-            rules.push((
-                format!("roles.{role}.{}.{}", collection.name, action.as_str()),
-                rule,
-            ));
+            rules.push((RuleSource::Role(role, &collection.name, action), rule));
         }
     }
     rules

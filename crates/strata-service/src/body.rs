@@ -56,21 +56,22 @@ pub fn validate(
     for (i, field) in collection.fields.iter().enumerate() {
         let stored_value = stored.and_then(|r| r.values.get(i)).cloned();
         let writable = admin || !(field.hidden || field.read_only);
-        let path = format!("/{}", field.name);
+        // The field's JSON pointer, written only for an error.
+        let path = || format!("/{}", field.name);
         let given = body.get(&field.name).filter(|_| !field.hidden || admin);
         let value = match (given, mode) {
             // A value the caller may not write is ignored only when it changes nothing.
             (Some(input), _) if !writable => match validate_value(field, input) {
                 Ok(v) if Some(&v) == stored_value.as_ref().or(field.default.as_ref()) => v,
                 _ => {
-                    errors.push(FieldError::new(&path, Code::ReadOnly, "is read-only"));
+                    errors.push(FieldError::new(&path(), Code::ReadOnly, "is read-only"));
                     continue;
                 }
             },
             (Some(input), _) => match validate_value(field, input) {
                 Ok(v) => v,
                 Err((code, message)) => {
-                    errors.push(FieldError::new(&path, code, message));
+                    errors.push(FieldError::new(&path(), code, message));
                     continue;
                 }
             },
@@ -79,7 +80,7 @@ pub fn validate(
             (None, _) => match &field.default {
                 Some(default) => default.clone(),
                 None if field.required => {
-                    errors.push(FieldError::new(&path, Code::Required, "is required"));
+                    errors.push(FieldError::new(&path(), Code::Required, "is required"));
                     continue;
                 }
                 None => Value::Null,

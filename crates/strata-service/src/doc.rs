@@ -31,12 +31,14 @@ impl Doc {
 
     /// `"N"`: the record's version as an entity tag.
     pub fn etag(&self) -> String {
-        format!("\"{}\"", self.record.version)
+        ["\"", itoa::Buffer::new().format(self.record.version), "\""].concat()
     }
 
     /// `/api/v1/{collection}/{id}`
     pub fn location(&self) -> String {
-        format!("/api/v1/{}/{}", self.collection.name, self.record.id)
+        let mut id = uuid::Uuid::encode_buffer();
+        let id = self.record.id.hyphenated().encode_lower(&mut id);
+        ["/api/v1/", &self.collection.name, "/", id].concat()
     }
 }
 

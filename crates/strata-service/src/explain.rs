@@ -96,7 +96,7 @@ impl RecordService {
                 let by = rules
                     .iter()
                     .find(|(_, r)| r.is_public())
-                    .map_or("public", |(at, _)| at.as_str());
+                    .map_or_else(|| "public".to_owned(), |(at, _)| at.to_string());
                 return Ok(decided(true, &format!("{by} = \"true\"")));
             }
             Access::Where(condition) => condition,
