@@ -22,6 +22,8 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
+use crate::exec::PageStatements;
+use crate::model::ListPage;
 
 /// A statement that answers many requests at once.
 #[async_trait]
@@ -43,6 +45,32 @@ pub(crate) trait Shared: Hash + Eq + Send + Sync + Sized + 'static {
         source: &Self::Source,
         asks: Vec<Self::Ask>,
     ) -> StoreResult<Vec<Self::Reply>>;
+}
+
+/// Where a store reads a page: a connection of its pool, or SQLite's reader threads.
+#[async_trait]
+pub(crate) trait PageSource: Send + Sync + 'static {
+    async fn page(&self, statements: &PageStatements) -> StoreResult<ListPage>;
+}
+
+/// One page of a list, on any store; readers asking for the same page get it from one query.
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct Page(pub PageStatements);
+
+#[async_trait]
+impl Shared for Page {
+    type Ask = ();
+    type Reply = ListPage;
+    type Source = Arc<dyn PageSource>;
+
+    fn size(_: &()) -> usize {
+        1
+    }
+
+    async fn run(&self, source: &Arc<dyn PageSource>, asks: Vec<()>) -> StoreResult<Vec<ListPage>> {
+        let page = source.page(&self.0).await?;
+        Ok(vec![page; asks.len()])
+    }
 }
 
 /// The requests of one kind on a store, by statement.

@@ -23,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl, model};
 use crate::model::*;
-use crate::shared::{CreatesInto, Together};
+use crate::shared::{CreatesInto, Page, PageSource, Together};
 use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -40,7 +40,7 @@ pub struct MysqlStore {
     mariadb: bool,
     /// Reads by id and pages, shared by the readers that arrive together.
     by_id: Arc<Together<together::ById>>,
-    pages: Arc<Together<together::Page>>,
+    pages: Arc<Together<Page>>,
     /// Lone creates into one collection, written together when they arrive together.
     creates: Arc<Together<together::Creates>>,
 }
@@ -124,7 +124,7 @@ impl MysqlStore {
         let db = Db { pool, unique };
         Ok(Self {
             by_id: Together::new(db.clone()),
-            pages: Together::new(db.clone()),
+            pages: Together::new(Arc::new(db.clone()) as Arc<dyn PageSource>),
             creates: Together::new(db.clone()),
             db,
             mariadb,
@@ -274,7 +274,7 @@ impl RecordStore for MysqlStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Mysql, &query)?;
-        self.pages.send(together::Page(page), ()).await
+        self.pages.send(Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {

@@ -11,7 +11,7 @@ use super::exec::MysqlExec;
 use crate::error::{StoreError, StoreResult};
 use crate::exec::{self as ops, Exec, PageStatements};
 use crate::model::{BatchError, ListPage, WriteBatch, WriteOutcome};
-use crate::shared::{CreatesInto, Shared, share_by_id};
+use crate::shared::{CreatesInto, PageSource, Shared, share_by_id};
 use crate::sql::{SqlBuilder, query};
 
 /// Records of one collection by id, a statement of [`query::fetch_by_id_list`].
@@ -49,28 +49,15 @@ impl Shared for ById {
     }
 }
 
-/// One page of a list; readers asking for the same page get it from one query.
-#[derive(PartialEq, Eq, Hash)]
-pub(super) struct Page(pub PageStatements);
-
 #[async_trait]
-impl Shared for Page {
-    type Ask = ();
-    type Reply = ListPage;
-    type Source = Db;
-
-    fn size(_: &()) -> usize {
-        1
-    }
-
-    async fn run(&self, db: &Db, asks: Vec<()>) -> StoreResult<Vec<ListPage>> {
-        let mut conn = db.pool.acquire().await.map_err(|e| db.map(e))?;
+impl PageSource for Db {
+    async fn page(&self, statements: &PageStatements) -> StoreResult<ListPage> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.map(e))?;
         let mut exec = MysqlExec {
             conn: &mut conn,
-            unique: &db.unique,
+            unique: &self.unique,
         };
-        let page = self.0.run(&mut exec).await?;
-        Ok(vec![page; asks.len()])
+        statements.run(&mut exec).await
     }
 }
 

@@ -23,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
-use crate::shared::{CreatesInto, Together};
+use crate::shared::{CreatesInto, Page, PageSource, Together};
 use crate::sql::{self, Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -40,7 +40,7 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Reads by id and pages, shared by the readers that arrive together.
     by_id: Arc<Together<together::ById>>,
-    pages: Arc<Together<together::Page>>,
+    pages: Arc<Together<Page>>,
     /// Lone creates into one collection, written together when they arrive together.
     creates: Arc<Together<together::Creates>>,
 }
@@ -73,7 +73,7 @@ impl PostgresStore {
             .map_err(map_error)?;
         Ok(Self {
             by_id: Together::new(pool.clone()),
-            pages: Together::new(pool.clone()),
+            pages: Together::new(Arc::new(pool.clone()) as Arc<dyn PageSource>),
             creates: Together::new(pool.clone()),
             pool,
         })
@@ -163,7 +163,7 @@ impl RecordStore for PostgresStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Postgres, &query)?;
-        self.pages.send(together::Page(page), ()).await
+        self.pages.send(Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {

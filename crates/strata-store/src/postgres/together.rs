@@ -11,7 +11,7 @@ use super::exec::{PgExec, fetch_with_ids, map_error};
 use crate::error::{StoreError, StoreResult};
 use crate::exec::{self as ops, PageStatements};
 use crate::model::{BatchError, ListPage, WriteBatch, WriteOutcome};
-use crate::shared::{CreatesInto, Shared, share_by_id};
+use crate::shared::{CreatesInto, PageSource, Shared, share_by_id};
 use crate::sql::{SqlBuilder, query};
 
 /// Records of one collection by id, a statement of [`query::fetch_by_id_array`]: one text for any number of ids.
@@ -43,24 +43,11 @@ impl Shared for ById {
     }
 }
 
-/// One page of a list; readers asking for the same page get it from one query.
-#[derive(PartialEq, Eq, Hash)]
-pub(super) struct Page(pub PageStatements);
-
 #[async_trait]
-impl Shared for Page {
-    type Ask = ();
-    type Reply = ListPage;
-    type Source = PgPool;
-
-    fn size(_: &()) -> usize {
-        1
-    }
-
-    async fn run(&self, pool: &PgPool, asks: Vec<()>) -> StoreResult<Vec<ListPage>> {
-        let mut conn = pool.acquire().await.map_err(map_error)?;
-        let page = self.0.run(&mut PgExec { conn: &mut conn }).await?;
-        Ok(vec![page; asks.len()])
+impl PageSource for PgPool {
+    async fn page(&self, statements: &PageStatements) -> StoreResult<ListPage> {
+        let mut conn = self.acquire().await.map_err(map_error)?;
+        statements.run(&mut PgExec { conn: &mut conn }).await
     }
 }
 

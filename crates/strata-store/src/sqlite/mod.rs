@@ -27,7 +27,7 @@ use watchdog::Watchdog;
 use crate::error::{StoreError, StoreResult};
 use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
-use crate::shared::Together;
+use crate::shared::{Page, PageSource, Together};
 use crate::sql::Dialect;
 use crate::{RecordStore, exec as ops, idempotency};
 
@@ -59,7 +59,7 @@ pub struct SqliteStore {
     writer: Sender<WriteJob>,
     readers: Readers,
     /// Pages, shared by the readers that ask for the same one together.
-    pages: Arc<Together<together::Page>>,
+    pages: Arc<Together<Page>>,
     path: PathBuf,
 }
 
@@ -119,7 +119,7 @@ impl SqliteStore {
         let readers = Readers(readers_tx);
         Ok(SqliteStore {
             writer,
-            pages: Together::new(readers.clone()),
+            pages: Together::new(Arc::new(readers.clone()) as Arc<dyn PageSource>),
             readers,
             path: path.to_owned(),
         })
@@ -329,7 +329,7 @@ impl RecordStore for SqliteStore {
 
     async fn list(&self, query: ListQuery) -> StoreResult<ListPage> {
         let page = ops::PageStatements::new(Dialect::Sqlite, &query)?;
-        self.pages.send(together::Page(page), ()).await
+        self.pages.send(Page(page), ()).await
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {

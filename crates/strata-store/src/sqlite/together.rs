@@ -10,27 +10,13 @@ use super::{Readers, run};
 use crate::error::StoreResult;
 use crate::exec::PageStatements;
 use crate::model::ListPage;
-use crate::shared::Shared;
-
-/// One page of a list; readers asking for the same page get it from one query.
-#[derive(PartialEq, Eq, Hash)]
-pub(super) struct Page(pub PageStatements);
+use crate::shared::PageSource;
 
 #[async_trait]
-impl Shared for Page {
-    type Ask = ();
-    type Reply = ListPage;
-    type Source = Readers;
-
-    fn size(_: &()) -> usize {
-        1
-    }
-
-    async fn run(&self, readers: &Readers, asks: Vec<()>) -> StoreResult<Vec<ListPage>> {
-        let statements = self.0.clone();
-        let page = readers
-            .read(move |conn| run(statements.run(&mut SqliteExec { conn })))
-            .await?;
-        Ok(vec![page; asks.len()])
+impl PageSource for Readers {
+    async fn page(&self, statements: &PageStatements) -> StoreResult<ListPage> {
+        let statements = statements.clone();
+        self.read(move |conn| run(statements.run(&mut SqliteExec { conn })))
+            .await
     }
 }
