@@ -64,14 +64,14 @@ pub fn validate(
             (Some(input), _) if !writable => match validate_value(field, input) {
                 Ok(v) if Some(&v) == stored_value.as_ref().or(field.default.as_ref()) => v,
                 _ => {
-                    errors.push(FieldError::new(&path(), Code::ReadOnly, "is read-only"));
+                    errors.push(FieldError::new(path(), Code::ReadOnly, "is read-only"));
                     continue;
                 }
             },
             (Some(input), _) => match validate_value(field, input) {
                 Ok(v) => v,
                 Err((code, message)) => {
-                    errors.push(FieldError::new(&path(), code, message));
+                    errors.push(FieldError::new(path(), code, message));
                     continue;
                 }
             },
@@ -80,7 +80,7 @@ pub fn validate(
             (None, _) => match &field.default {
                 Some(default) => default.clone(),
                 None if field.required => {
-                    errors.push(FieldError::new(&path(), Code::Required, "is required"));
+                    errors.push(FieldError::new(path(), Code::Required, "is required"));
                     continue;
                 }
                 None => Value::Null,
