@@ -219,8 +219,9 @@ pub fn fetch_by_id_array(
     Ok(b)
 }
 
-/// Records whose id is in a list, filtered by conditions, on MySQL: `WHERE t.id IN (?) AND …`, with a
-/// placeholder `?` (the first of the text) and parameter for the list, which [`with_id_list`] fills in.
+/// Records whose id is in a list, filtered by conditions, on MySQL: `FORCE INDEX (PRIMARY) WHERE t.id IN (?) AND
+/// …`, with a placeholder `?` (the first of the text) and parameter for the list, which [`with_id_list`] fills
+/// in.
 pub fn fetch_by_id_list(
     scope: &Scope,
     collection: &Collection,
@@ -228,7 +229,9 @@ pub fn fetch_by_id_list(
 ) -> Result<SqlBuilder, StoreError> {
     let mut b = SqlBuilder::new(Dialect::Mysql);
     select_record(&mut b, collection);
-    b.push(" WHERE ")
+    // The primary key is the one index a read by id wants. Left to choose, the optimizer estimates every index
+    // the rule's columns could use (index dives on each statement), which cost a rule a sixth of the reads.
+    b.push(" FORCE INDEX (PRIMARY) WHERE ")
         .column(ALIAS, "id")
         .push(" IN (")
         .param(Value::Null, ColType::Uuid)
