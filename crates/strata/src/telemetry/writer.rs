@@ -2,8 +2,8 @@
 //!
 //! A request appends its line under a mutex and goes on; it never waits on stdout. The thread sleeps until a line
 //! arrives, lets lines gather for [`LINGER`], then writes them all at once: under load that is one wake-up and
-//! one write per few milliseconds, whatever the request rate. (tracing-appender's worker wakes per line and
-//! spins with `sched_yield` between lines: about 7 % of a loaded server's CPU on two cores.) A burst that
+//! one write per few milliseconds, whatever the request rate. (tracing-appender's worker woke per line and
+//! spun with `sched_yield` between lines: 4 % of a loaded server's CPU samples on two cores.) A burst that
 //! outruns stdout past [`MAX_BUFFERED`] drops lines rather than stall the server; the drops are reported on
 //! stderr.
 
