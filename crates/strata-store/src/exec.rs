@@ -29,10 +29,6 @@ pub trait Exec: Send {
     async fn execute(&mut self, stmt: &SqlBuilder) -> StoreResult<u64>;
 }
 
-pub async fn list(e: &mut impl Exec, q: &ListQuery) -> StoreResult<ListPage> {
-    PageStatements::new(e.dialect(), q)?.run(e).await
-}
-
 /// The statements of a page: its rows, and its count when asked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageStatements {

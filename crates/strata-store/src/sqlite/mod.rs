@@ -4,8 +4,10 @@
 //! together are read once ([`together`]).
 
 mod exec;
+mod readers;
 mod together;
 mod watchdog;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use rusqlite::{Connection, OpenFlags};
 use strata_core::Record;
 use strata_core::schema::Schema;
@@ -22,7 +24,9 @@ use tokio::sync::oneshot;
 
 pub use exec::SqliteExec;
 use exec::map_error;
+use readers::Readers;
 use watchdog::Watchdog;
+use writer::{Finish, WriteJob, write_loop};
 
 use crate::error::{StoreError, StoreResult};
 use crate::migrate::{self, Plan, ddl::Ddl};
@@ -31,29 +35,10 @@ use crate::shared::{Page, PageSource, Together};
 use crate::sql::Dialect;
 use crate::{RecordStore, exec as ops, idempotency};
 
-/// The most writes one commit takes.
-const GROUP_MAX: usize = 256;
 const DDL: Ddl = Ddl {
     dialect: Dialect::Sqlite,
     mysql_text_collation: "",
 };
-
-type ReadJob = Box<dyn FnOnce(&mut Connection) + Send>;
-/// What a write job hands back: whether it succeeded, and how to answer its caller once its commit is decided.
-type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
-
-/// A write for the group commit. Its answer waits for the commit that holds it.
-struct WriteJob {
-    /// Whether the write runs in a savepoint of its own. Without one, a failed write must have changed nothing
-    /// (see [`write_loop`]); a write that may fail after it changed rows needs one.
-    savepoint: bool,
-    /// Runs the write on the connection, or answers the error at once when there is no transaction to run it in.
-    run: RunWrite,
-}
-
-/// A write's body: given the connection (or the error that keeps it from running), it says whether it succeeded
-/// and how to answer its caller.
-type RunWrite = Box<dyn FnOnce(Result<&mut Connection, StoreError>) -> (bool, Finish) + Send>;
 
 pub struct SqliteStore {
     writer: Sender<WriteJob>,
@@ -61,24 +46,6 @@ pub struct SqliteStore {
     /// Pages, shared by the readers that ask for the same one together.
     pages: Arc<Together<Page>>,
     path: PathBuf,
-}
-
-/// The reader threads' queue.
-#[derive(Clone)]
-pub(crate) struct Readers(Sender<ReadJob>);
-
-impl Readers {
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
-    ) -> StoreResult<T> {
-        let (tx, rx) = oneshot::channel();
-        let job: ReadJob = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
-        });
-        self.0.send(job).map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
-    }
 }
 
 impl SqliteStore {
@@ -106,17 +73,7 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || write_loop(writer_conn, writer_watchdog, write_rx))
             .map_err(StoreError::other)?;
-        let (readers_tx, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
-        for i in 0..readers.max(1) {
-            let conn = open_connection(path, statement_timeout, true)?;
-            let watchdog = Watchdog::install(&conn, statement_timeout).map_err(map_error)?;
-            let rx = read_rx.clone();
-            thread::Builder::new()
-                .name(format!("sqlite-reader-{i}"))
-                .spawn(move || read_loop(conn, watchdog, rx))
-                .map_err(StoreError::other)?;
-        }
-        let readers = Readers(readers_tx);
+        let readers = Readers::start(path, readers, statement_timeout)?;
         Ok(SqliteStore {
             writer,
             pages: Together::new(Arc::new(readers.clone()) as Arc<dyn PageSource>),
@@ -189,99 +146,6 @@ fn open_connection(
     conn.set_prepared_statement_cache_capacity(256);
     crate::sql::filter::register_sqlite_functions(&conn).map_err(map_error)?;
     Ok(conn)
-}
-
-fn read_loop(mut conn: Connection, watchdog: Watchdog, jobs: Receiver<ReadJob>) {
-    while let Ok(job) = jobs.recv() {
-        watchdog.guard(|| job(&mut conn));
-    }
-}
-
-/// Group commit: take every write waiting (up to [`GROUP_MAX`]), run each in turn in one transaction, commit
-/// once, then answer each.
-///
-/// A write that may fail after changing rows runs in a savepoint, rolled back if it fails. The others (a single
-/// record write whose checks all come before its statements) run without one: a savepoint makes SQLite copy every
-/// page the write touches into a statement journal, about a fifth of a create's instructions. Should such a write
-/// fail with rows changed after all (a storage error), the whole transaction is rolled back: the writes already
-/// run in it are answered `unavailable` (nothing of theirs was committed) and those not yet run go on in the next
-/// transaction.
-fn write_loop(mut conn: Connection, watchdog: Watchdog, jobs: Receiver<WriteJob>) {
-    let mut pending = std::collections::VecDeque::new();
-    loop {
-        if pending.is_empty() {
-            match jobs.recv() {
-                Ok(job) => pending.push_back(job),
-                Err(_) => return,
-            }
-        }
-        while pending.len() < GROUP_MAX {
-            match jobs.try_recv() {
-                Ok(job) => pending.push_back(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
-            let e = map_error(e);
-            for job in pending.drain(..) {
-                let failed = StoreError::Unavailable(anyhow::anyhow!("{e}"));
-                let (_, finish) = (job.run)(Err(failed));
-                finish(Ok(()));
-            }
-            continue;
-        }
-        let mut finishers = Vec::with_capacity(pending.len());
-        let mut rolled_back = false;
-        while let Some(job) = pending.pop_front() {
-            if job.savepoint {
-                let savepoint = control(&conn, "SAVEPOINT w");
-                let (ok, finish) = watchdog.guard(|| (job.run)(Ok(&mut conn)));
-                let ended = savepoint.and_then(|()| {
-                    if !ok {
-                        control(&conn, "ROLLBACK TO w")?;
-                    }
-                    control(&conn, "RELEASE w")
-                });
-                finishers.push((finish, ended.err()));
-                continue;
-            }
-            let changes = conn.total_changes();
-            let (ok, finish) = watchdog.guard(|| (job.run)(Ok(&mut conn)));
-            if ok || conn.total_changes() == changes {
-                finishers.push((finish, None));
-                continue;
-            }
-            let _ = conn.execute_batch("ROLLBACK");
-            rolled_back = true;
-            finish(Ok(()));
-            break;
-        }
-        let committed = if rolled_back {
-            Err(StoreError::Unavailable(anyhow::anyhow!(
-                "a write failed after changing rows; its group was rolled back"
-            )))
-        } else {
-            control(&conn, "COMMIT").map_err(map_error)
-        };
-        if committed.is_err() && !rolled_back {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for (finish, savepoint_error) in finishers {
-            match (&committed, savepoint_error) {
-                (Ok(()), None) => finish(Ok(())),
-                (Ok(()), Some(e)) => finish(Err(map_error(e))),
-                (Err(e), _) => finish(Err(StoreError::Unavailable(anyhow::anyhow!(
-                    "commit failed: {e}"
-                )))),
-            }
-        }
-    }
-}
-
-/// Run one transaction-control statement from the statement cache: the one writer thread runs several per write,
-/// and need not parse them each time.
-fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Drive an [`ops`] future on a store thread: SQLite's futures never wait, so one poll finishes them.

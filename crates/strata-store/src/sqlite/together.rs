@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 
 use super::exec::SqliteExec;
-use super::{Readers, run};
+use super::readers::Readers;
+use super::run;
 use crate::error::StoreResult;
 use crate::exec::PageStatements;
 use crate::model::ListPage;
