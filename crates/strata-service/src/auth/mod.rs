@@ -7,6 +7,7 @@ mod api_key_input;
 mod api_keys;
 mod cache;
 mod email;
+mod families;
 mod flows;
 mod gate;
 mod mailer;
