@@ -2,6 +2,7 @@
 //! MariaDB/MySQL with a fresh database, so every backend keeps the same promises.
 
 mod concurrent_stories;
+mod creates_together_stories;
 mod differential_stories;
 mod filter_stories;
 mod fixtures;
@@ -55,7 +56,7 @@ stories!(
     write_stories::every_write_leaves_its_outbox_event,
     concurrent_stories::writes_sent_together_commit_or_fail_alone,
     together_stories::reads_sent_together_each_get_their_own,
-    together_stories::creates_sent_together_commit_together,
+    creates_together_stories::creates_sent_together_commit_together,
     filter_stories::filters_select_what_the_evaluator_accepts,
     rule_stories::rules_checked_in_a_write_refuse_it_whole,
     idempotency_stories::idempotency_keys_go_from_claimed_to_done,

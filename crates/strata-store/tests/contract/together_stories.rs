@@ -1,8 +1,8 @@
 //! Reads by id arriving together (on PostgreSQL, answered together by one statement): each reader gets exactly
 //! the records it asked for and may see, never another reader's, and a read asked after a write committed sees
 //! that write. Pages asked together (one query for each distinct page on every store) are the pages each would
-//! get alone, and a page asked after a write holds it. Lone creates sent together (on PostgreSQL and MySQL,
-//! written in one transaction) each commit or fail alone, as in [`crate::concurrent_stories`].
+//! get alone, and a page asked after a write holds it. Creates sent together are in
+//! [`crate::creates_together_stories`].
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::Connection as _;
-use strata_core::ColType;
 use strata_core::expr::{Expr, Mode};
 use strata_core::schema::{Action, Collection};
 use strata_core::{Record, Value};
-use strata_store::{FetchQuery, ListPage, RecordStore, Scope, StoreError, StoreResult};
+use strata_store::{FetchQuery, ListPage, RecordStore, Scope, StoreResult};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -244,104 +243,6 @@ pub async fn reads_sent_together_each_get_their_own(store: &dyn RecordStore, pro
     }
 }
 
-pub async fn creates_sent_together_commit_together(store: &dyn RecordStore, probe: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let scope = admin_scope(&schema);
-    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
-    let ada = record(&authors, &[("name", text("Ada"))]);
-    insert_all(store, &scope, &authors, std::slice::from_ref(&ada)).await;
-    let taken = record(&posts, &[("title", text("taken")), ("slug", text("taken"))]);
-    insert_all(store, &scope, &posts, std::slice::from_ref(&taken)).await;
-    let post = |slug: String, author: Uuid| {
-        record(
-            &posts,
-            &[
-                ("title", text("new")),
-                ("slug", text(&slug)),
-                ("author", Value::Uuid(author)),
-            ],
-        )
-    };
-
-    // A round with creates whose author does not exist, then one with a slug already taken: every other create
-    // of each round commits, with its event.
-    for round in ["stray authors", "a taken slug"] {
-        let creates: Vec<(Record, Option<&str>)> = (0..30)
-            .map(|i| match (round, i % 6) {
-                ("stray authors", 5) => {
-                    (post(format!("{round}-{i}"), Uuid::now_v7()), Some("author"))
-                }
-                ("a taken slug", 5) => (post("taken".to_owned(), ada.id), Some("slug")),
-                _ => (post(format!("{round}-{i}"), ada.id), None),
-            })
-            .collect();
-        let writes = futures::future::join_all(
-            creates
-                .iter()
-                .map(|(r, _)| write(store, &scope, vec![insert_op(&posts, r)])),
-        );
-        let results = if matches!(probe, Probe::Sqlite(_)) {
-            writes.await
-        } else {
-            let (results, waiting) = waiting_on_a_lock(probe, writes).await;
-            assert_eq!(
-                waiting, 2,
-                "{round}: two creates wait on the lock (two groups may run at once), the others wait for them"
-            );
-            results
-        };
-        for ((record, fails_on), result) in creates.iter().zip(results) {
-            let kept = match (fails_on, result) {
-                (None, Ok(_)) => true,
-                (Some("author"), Err(e)) => {
-                    assert!(
-                        matches!(&e.error, StoreError::InvalidRelation { field } if field == "author"),
-                        "{round}: {e:?}"
-                    );
-                    false
-                }
-                (Some("slug"), Err(e)) => {
-                    assert!(
-                        matches!(&e.error, StoreError::Unique { field } if field == "slug"),
-                        "{round}: {e:?}"
-                    );
-                    false
-                }
-                (expected, result) => {
-                    panic!("{round}: expected a failure on {expected:?}, got {result:?}")
-                }
-            };
-            let count = |table| {
-                probe.count(
-                    table,
-                    if table == "posts" { "id" } else { "subject" },
-                    Value::Uuid(record.id),
-                    ColType::Uuid,
-                )
-            };
-            assert_eq!(count("posts").await, i64::from(kept), "{round}: the record");
-            assert_eq!(
-                count("_outbox").await,
-                i64::from(kept),
-                "{round}: its event"
-            );
-        }
-        if round == "stray authors" && matches!(probe, Probe::Postgres(_)) {
-            // The first two creates alone, the rest in one transaction: the rows carry three transaction ids.
-            let mut b = strata_store::sql::SqlBuilder::new(probe.dialect());
-            b.push("SELECT COUNT(DISTINCT xmin::text) FROM posts WHERE slug LIKE ")
-                .param(text("stray authors-%"), ColType::Text);
-            let rows = probe.fetch(&b, &[ColType::Int]).await.expect("xmin");
-            assert_eq!(
-                rows,
-                vec![vec![Value::Int(3)]],
-                "transactions that wrote the round"
-            );
-        }
-    }
-}
-
 fn page_ids(page: StoreResult<ListPage>) -> Vec<Uuid> {
     page.expect("list").records.iter().map(|r| r.id).collect()
 }
@@ -403,7 +304,7 @@ impl Side {
 
 /// Run `reads` while another connection holds an exclusive lock on `posts` for half a second: what they
 /// answer, and the most statements seen waiting on the lock at once.
-async fn waiting_on_a_lock<F: Future>(probe: &Probe, reads: F) -> (F::Output, i64) {
+pub(crate) async fn waiting_on_a_lock<F: Future>(probe: &Probe, reads: F) -> (F::Output, i64) {
     let mut locker = Side::open(probe).await;
     let mut watcher = Side::open(probe).await;
     let unlock = match locker {
