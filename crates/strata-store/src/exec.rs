@@ -10,10 +10,10 @@ use strata_core::{ColType, Record, Value};
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    BatchError, CheckQuery, Checked, FetchQuery, ListPage, ListQuery, Scope, WriteBatch, WriteOp,
-    WriteOutcome,
+    BatchError, CheckQuery, Checked, ListPage, ListQuery, Scope, WriteBatch, WriteOp, WriteOutcome,
 };
 use crate::outbox;
+use crate::sql::by_id::ByIdStatement;
 use crate::sql::{Dialect, SqlBuilder, query};
 
 mod together;
@@ -76,13 +76,17 @@ impl PageStatements {
     }
 }
 
-pub async fn fetch(e: &mut impl Exec, q: &FetchQuery) -> StoreResult<Vec<Record>> {
-    if q.ids.is_empty() {
+/// Records by id, with a read by id compiled for SQLite or MySQL ([`crate::sql::by_id`]).
+pub async fn fetch(
+    e: &mut impl Exec,
+    read: &ByIdStatement,
+    ids: &[uuid::Uuid],
+) -> StoreResult<Vec<Record>> {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let cols = query::record_columns(&q.collection);
-    let stmt = query::fetch_by_ids(e.dialect(), &q.scope, &q.collection, &q.ids, &q.conditions)?;
-    e.fetch(&stmt, &cols)
+    let stmt = query::with_id_list(&read.stmt, ids);
+    e.fetch(&stmt, &read.cols)
         .await?
         .into_iter()
         .map(query::decode_record)

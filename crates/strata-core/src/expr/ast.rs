@@ -142,6 +142,30 @@ impl Expr {
         )
     }
 
+    /// Call `f` on this node and on every node below it, parents first.
+    pub fn visit<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
+        f(self);
+        match self {
+            Expr::Literal(_)
+            | Expr::Field { .. }
+            | Expr::Auth { .. }
+            | Expr::Data { .. }
+            | Expr::Now { .. } => {}
+            Expr::Not { expr, .. } => expr.visit(f),
+            Expr::And { operands, .. } | Expr::Or { operands, .. } => {
+                operands.iter().for_each(|e| e.visit(f));
+            }
+            Expr::Compare { left, right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            Expr::In { expr, list, .. } => {
+                expr.visit(f);
+                list.iter().for_each(|e| e.visit(f));
+            }
+        }
+    }
+
     /// Whether the result depends on the record a condition is tested on: whether it names a field. `@auth`,
     /// `@data` and `@now` are known before any row is read.
     pub fn reads_row(&self) -> bool {

@@ -148,6 +148,8 @@ pub struct Schema {
     collections: IndexMap<String, Arc<Collection>>,
     /// `[roles.*]`: what each role grants, by collection.
     roles: IndexMap<String, Role>,
+    /// The conditions of callers whose roles add grants, built once each.
+    combined: crate::access::CombinedRules,
 }
 
 impl Schema {
@@ -165,5 +167,9 @@ impl Schema {
 
     pub fn roles(&self) -> impl Iterator<Item = &Role> {
         self.roles.values()
+    }
+
+    pub(crate) fn combined_rules(&self) -> &crate::access::CombinedRules {
+        &self.combined
     }
 }

@@ -181,6 +181,7 @@ fn build(raw: toml::Table, roles: toml::Table) -> Result<Schema, Vec<SchemaError
     let mut schema = Schema {
         collections,
         roles: IndexMap::new(),
+        combined: Default::default(),
     };
     for collection in schema.collections() {
         check_rules(&schema, collection, &mut errors);

@@ -24,7 +24,8 @@ use crate::exec::Exec;
 use crate::migrate::{self, Plan, ddl::Ddl, model};
 use crate::model::*;
 use crate::shared::{CreatesInto, Page, PageSource, Together};
-use crate::sql::{self, Dialect, SqlBuilder};
+use crate::sql::by_id::ByIdStatements;
+use crate::sql::{Dialect, SqlBuilder};
 use crate::{RecordStore, exec as ops, idempotency};
 
 /// Strict: invalid or out-of-range values are errors, never silently adjusted. `PIPES_AS_CONCAT` and
@@ -40,6 +41,8 @@ pub struct MysqlStore {
     mariadb: bool,
     /// Reads by id and pages, shared by the readers that arrive together.
     by_id: Arc<Together<together::ById>>,
+    /// Reads by id, compiled once per collection, rule and caller.
+    reads_by_id: ByIdStatements,
     pages: Arc<Together<Page>>,
     /// Lone creates into one collection, written together when they arrive together.
     creates: Arc<Together<together::Creates>>,
@@ -123,6 +126,7 @@ impl MysqlStore {
         drop(conn);
         let db = Db { pool, unique };
         Ok(Self {
+            reads_by_id: ByIdStatements::new(Dialect::Mysql),
             by_id: Together::new(db.clone()),
             pages: Together::new(Arc::new(db.clone()) as Arc<dyn PageSource>),
             creates: Together::new(db.clone()),
@@ -281,12 +285,10 @@ impl RecordStore for MysqlStore {
         if query.ids.is_empty() {
             return Ok(Vec::new());
         }
-        let stmt =
-            sql::query::fetch_by_id_list(&query.scope, &query.collection, &query.conditions)?;
-        let cols = sql::query::record_columns(&query.collection);
-        self.by_id
-            .send(together::ById { stmt, cols }, query.ids)
-            .await
+        let read = self
+            .reads_by_id
+            .get(&query.scope, &query.collection, &query.conditions)?;
+        self.by_id.send(together::ById(read), query.ids).await
     }
 
     async fn check(&self, query: CheckQuery) -> StoreResult<Vec<Checked>> {

@@ -2,24 +2,23 @@
 //! pages; and lone creates into one collection, in one transaction with one `INSERT` for the records and one for
 //! their events.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use strata_core::{ColType, Record};
+use strata_core::Record;
 use uuid::Uuid;
 
 use super::Db;
 use super::exec::MysqlExec;
 use crate::error::{StoreError, StoreResult};
-use crate::exec::{self as ops, Exec, PageStatements};
+use crate::exec::{self as ops, PageStatements};
 use crate::model::{BatchError, ListPage, WriteBatch, WriteOutcome};
 use crate::shared::{CreatesInto, PageSource, Shared, share_by_id};
-use crate::sql::{SqlBuilder, query};
+use crate::sql::by_id::ByIdStatement;
 
-/// Records of one collection by id, a statement of [`query::fetch_by_id_list`].
+/// Records of one collection by id ([`crate::sql::by_id`]), all the waiting readers' ids in one list.
 #[derive(PartialEq, Eq, Hash)]
-pub(super) struct ById {
-    pub stmt: SqlBuilder,
-    pub cols: Vec<ColType>,
-}
+pub(super) struct ById(pub Arc<ByIdStatement>);
 
 #[async_trait]
 impl Shared for ById {
@@ -34,17 +33,11 @@ impl Shared for ById {
     async fn run(&self, db: &Db, asks: Vec<Vec<Uuid>>) -> StoreResult<Vec<Vec<Record>>> {
         let ids: Vec<Uuid> = asks.iter().flatten().copied().collect();
         let mut conn = db.pool.acquire().await.map_err(|e| db.map(e))?;
-        let stmt = query::with_id_list(&self.stmt, &ids);
         let mut exec = MysqlExec {
             conn: &mut conn,
             unique: &db.unique,
         };
-        let records = exec
-            .fetch(&stmt, &self.cols)
-            .await?
-            .into_iter()
-            .map(query::decode_record)
-            .collect::<StoreResult<Vec<Record>>>()?;
+        let records = ops::fetch(&mut exec, &self.0, &ids).await?;
         Ok(share_by_id(records, asks))
     }
 }

@@ -2,9 +2,11 @@
 //! `uuid[]`; pages; and lone creates into one collection, in one transaction with one `INSERT` for the records
 //! and one for their events.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::postgres::PgPool;
-use strata_core::{ColType, Record};
+use strata_core::Record;
 use uuid::Uuid;
 
 use super::exec::{PgExec, fetch_with_ids, map_error};
@@ -12,14 +14,13 @@ use crate::error::{StoreError, StoreResult};
 use crate::exec::{self as ops, PageStatements};
 use crate::model::{BatchError, ListPage, WriteBatch, WriteOutcome};
 use crate::shared::{CreatesInto, PageSource, Shared, share_by_id};
-use crate::sql::{SqlBuilder, query};
+use crate::sql::by_id::ByIdStatement;
+use crate::sql::query;
 
-/// Records of one collection by id, a statement of [`query::fetch_by_id_array`]: one text for any number of ids.
+/// Records of one collection by id ([`crate::sql::by_id`]), all the waiting readers' ids in one array: one
+/// text for any number of ids.
 #[derive(PartialEq, Eq, Hash)]
-pub(super) struct ById {
-    pub stmt: SqlBuilder,
-    pub cols: Vec<ColType>,
-}
+pub(super) struct ById(pub Arc<ByIdStatement>);
 
 #[async_trait]
 impl Shared for ById {
@@ -34,7 +35,7 @@ impl Shared for ById {
     async fn run(&self, pool: &PgPool, asks: Vec<Vec<Uuid>>) -> StoreResult<Vec<Vec<Record>>> {
         let ids: Vec<Uuid> = asks.iter().flatten().copied().collect();
         let mut conn = pool.acquire().await.map_err(map_error)?;
-        let records = fetch_with_ids(&mut conn, &self.stmt, &ids, &self.cols)
+        let records = fetch_with_ids(&mut conn, &self.0.stmt, &ids, &self.0.cols)
             .await?
             .into_iter()
             .map(query::decode_record)

@@ -1,5 +1,6 @@
 //! SQL text for the three dialects, built at run time with every value bound as a parameter, never spliced.
 
+pub mod by_id;
 pub mod filter;
 pub mod query;
 
@@ -42,19 +43,17 @@ pub struct SqlBuilder {
     pub params: Vec<Param>,
 }
 
-/// Statements are equal when they have the same text and bind the same values: floats compare by their bits,
-/// so that a statement always equals itself (statements key the reads that share them, [`crate::shared`]).
+/// Statements are equal when they have the same text and bind the same values (statements key the reads that
+/// share them, [`crate::shared`]).
 impl PartialEq for SqlBuilder {
     fn eq(&self, other: &Self) -> bool {
         self.sql == other.sql
             && self.params.len() == other.params.len()
-            && self.params.iter().zip(&other.params).all(|(a, b)| {
-                a.ty == b.ty
-                    && match (&a.value, &b.value) {
-                        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
-                        (x, y) => x == y,
-                    }
-            })
+            && self
+                .params
+                .iter()
+                .zip(&other.params)
+                .all(|(a, b)| a.ty == b.ty && same_value(&a.value, &b.value))
     }
 }
 
@@ -65,20 +64,33 @@ impl Hash for SqlBuilder {
         self.sql.hash(state);
         for p in &self.params {
             p.ty.hash(state);
-            std::mem::discriminant(&p.value).hash(state);
-            match &p.value {
-                Value::Null => {}
-                Value::Bool(b) => b.hash(state),
-                Value::Int(i) => i.hash(state),
-                Value::Float(f) => f.to_bits().hash(state),
-                Value::Text(s) => s.hash(state),
-                Value::Uuid(u) => u.hash(state),
-                Value::Datetime(d) => d.hash(state),
-                Value::Date(d) => d.hash(state),
-                // Equal JSON values print the same (serde_json keeps object keys sorted).
-                Value::Json(j) => j.to_string().hash(state),
-            }
+            hash_value(&p.value, state);
         }
+    }
+}
+
+/// Equality of values as keys: floats compare by their bits, so that a value always equals itself.
+pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (x, y) => x == y,
+    }
+}
+
+/// Hash a value consistently with [`same_value`].
+pub(crate) fn hash_value<H: Hasher>(value: &Value, state: &mut H) {
+    std::mem::discriminant(value).hash(state);
+    match value {
+        Value::Null => {}
+        Value::Bool(b) => b.hash(state),
+        Value::Int(i) => i.hash(state),
+        Value::Float(f) => f.to_bits().hash(state),
+        Value::Text(s) => s.hash(state),
+        Value::Uuid(u) => u.hash(state),
+        Value::Datetime(d) => d.hash(state),
+        Value::Date(d) => d.hash(state),
+        // Equal JSON values print the same (serde_json keeps object keys sorted).
+        Value::Json(j) => j.to_string().hash(state),
     }
 }
 

@@ -185,63 +185,9 @@ pub fn select_one(
     Ok(b)
 }
 
-/// Records by id, filtered by conditions (reads and expansion).
-pub fn fetch_by_ids(
-    dialect: Dialect,
-    scope: &Scope,
-    collection: &Collection,
-    ids: &[Uuid],
-    conditions: &[Arc<Expr>],
-) -> Result<SqlBuilder, StoreError> {
-    let mut b = SqlBuilder::new(dialect);
-    select_record(&mut b, collection);
-    where_id_in(&mut b, ids);
-    push_conditions(&mut b, scope, collection, conditions, None)?;
-    Ok(b)
-}
-
-/// Records whose id is in an array, filtered by conditions, on PostgreSQL: `WHERE t.id = ANY($1) AND …`, one
-/// statement text however many ids it reads. `$1` is left for the caller to bind (a `uuid[]`); its entry in
-/// `params` is a placeholder.
-pub fn fetch_by_id_array(
-    scope: &Scope,
-    collection: &Collection,
-    conditions: &[Arc<Expr>],
-) -> Result<SqlBuilder, StoreError> {
-    let mut b = SqlBuilder::new(Dialect::Postgres);
-    select_record(&mut b, collection);
-    b.push(" WHERE ")
-        .column(ALIAS, "id")
-        .push(" = ANY(")
-        .param(Value::Null, ColType::Uuid)
-        .push(")");
-    push_conditions(&mut b, scope, collection, conditions, None)?;
-    Ok(b)
-}
-
-/// Records whose id is in a list, filtered by conditions, on MySQL: `FORCE INDEX (PRIMARY) WHERE t.id IN (?) AND
-/// …`, with a placeholder `?` (the first of the text) and parameter for the list, which [`with_id_list`] fills
-/// in.
-pub fn fetch_by_id_list(
-    scope: &Scope,
-    collection: &Collection,
-    conditions: &[Arc<Expr>],
-) -> Result<SqlBuilder, StoreError> {
-    let mut b = SqlBuilder::new(Dialect::Mysql);
-    select_record(&mut b, collection);
-    // The primary key is the one index a read by id wants. Left to choose, the optimizer estimates every index
-    // the rule's columns could use (index dives on each statement), which cost a rule a sixth of the reads.
-    b.push(" FORCE INDEX (PRIMARY) WHERE ")
-        .column(ALIAS, "id")
-        .push(" IN (")
-        .param(Value::Null, ColType::Uuid)
-        .push(")");
-    push_conditions(&mut b, scope, collection, conditions, None)?;
-    Ok(b)
-}
-
-/// A statement of [`fetch_by_id_list`] reading `ids` (at least one). The list is padded to a power of two with
-/// its first id, so that a connection prepares a handful of statement texts, not one per number of ids.
+/// A read by id of [`super::by_id`] (its `?` first) reading `ids` (at least one), on SQLite and MySQL. The list is
+/// padded to a power of two with its first id, so that a connection prepares a handful of statement texts, not
+/// one per number of ids.
 pub fn with_id_list(template: &SqlBuilder, ids: &[Uuid]) -> SqlBuilder {
     let n = ids.len().max(1).next_power_of_two();
     let at = template.sql.find('?').unwrap_or(template.sql.len());

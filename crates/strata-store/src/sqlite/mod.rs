@@ -33,6 +33,7 @@ use crate::migrate::{self, Plan, ddl::Ddl};
 use crate::model::*;
 use crate::shared::{Page, PageSource, Together};
 use crate::sql::Dialect;
+use crate::sql::by_id::ByIdStatements;
 use crate::{RecordStore, exec as ops, idempotency};
 
 const DDL: Ddl = Ddl {
@@ -45,6 +46,8 @@ pub struct SqliteStore {
     readers: Readers,
     /// Pages, shared by the readers that ask for the same one together.
     pages: Arc<Together<Page>>,
+    /// Reads by id, compiled once per collection, rule and caller.
+    by_id: ByIdStatements,
     path: PathBuf,
 }
 
@@ -77,6 +80,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             pages: Together::new(Arc::new(readers.clone()) as Arc<dyn PageSource>),
+            by_id: ByIdStatements::new(Dialect::Sqlite),
             readers,
             path: path.to_owned(),
         })
@@ -197,8 +201,14 @@ impl RecordStore for SqliteStore {
     }
 
     async fn fetch(&self, query: FetchQuery) -> StoreResult<Vec<Record>> {
+        if query.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read = self
+            .by_id
+            .get(&query.scope, &query.collection, &query.conditions)?;
         self.readers
-            .read(move |conn| run(ops::fetch(&mut SqliteExec { conn }, &query)))
+            .read(move |conn| run(ops::fetch(&mut SqliteExec { conn }, &read, &query.ids)))
             .await
     }
 

@@ -59,6 +59,7 @@ stories!(
     creates_together_stories::creates_sent_together_commit_together,
     filter_stories::filters_select_what_the_evaluator_accepts,
     rule_stories::rules_checked_in_a_write_refuse_it_whole,
+    rule_stories::reads_by_id_compiled_once_still_answer_each_caller,
     idempotency_stories::idempotency_keys_go_from_claimed_to_done,
     visibility_stories::a_callers_filter_sort_and_cursor_read_hidden_values_as_null,
     visibility_stories::read_rules_that_follow_relations_are_decided_in_sql,

@@ -1,10 +1,12 @@
 //! Rules checked inside a write (SPEC §7, §14): a create, update or delete whose rule fails is refused whole,
 //! and a record its reader may not see is not found.
 
+use std::sync::Arc;
 use strata_core::expr::Mode;
 use strata_core::schema::Action;
-use strata_core::{Record, Value};
-use strata_store::{RecordStore, StoreError, WriteOp};
+
+use strata_core::{Principal, Record, Value};
+use strata_store::{FetchQuery, RecordStore, Scope, StoreError, WriteOp};
 
 use crate::fixtures::*;
 use crate::harness::Probe;
@@ -113,4 +115,95 @@ pub async fn rules_checked_in_a_write_refuse_it_whole(store: &dyn RecordStore, _
     .await
     .expect("the rule holds");
     assert!(get(store, &admin, &posts, seen.id).await.is_none());
+}
+
+/// A read by id is compiled once per collection, rule and caller (SPEC §13), with the caller's `@auth` values
+/// folded in: so each caller must get their own statement, whoever asked first, and a rule reading `@now` must
+/// see each request's time.
+pub async fn reads_by_id_compiled_once_still_answer_each_caller(
+    store: &dyn RecordStore,
+    _: &Probe,
+) {
+    let schema = schema();
+    store.migrate(&schema, false).await.expect("migrate");
+    let admin = admin_scope(&schema);
+    let (authors, posts) = (collection(&admin, "authors"), collection(&admin, "posts"));
+    let (bob, ann) = (
+        record(&authors, &[("name", text("Bob"))]),
+        record(&authors, &[("name", text("Ann"))]),
+    );
+    insert_all(store, &admin, &authors, &[bob.clone(), ann.clone()]).await;
+    let post = |title: &str, status: &str, author: &Record| {
+        record(
+            &posts,
+            &[
+                ("title", text(title)),
+                ("status", text(status)),
+                ("author", Value::Uuid(author.id)),
+                ("published_at", Value::Datetime(chrono::Utc::now())),
+            ],
+        )
+    };
+    let (draft, published) = (post("draft", "draft", &bob), post("out", "published", &ann));
+    insert_all(store, &admin, &posts, &[draft.clone(), published.clone()]).await;
+
+    // One rule, as the schema holds it: the same condition on every request.
+    let (as_bob, as_ann) = (user_scope(&admin, bob.id), user_scope(&admin, ann.id));
+    let view = checked(
+        &as_bob,
+        &posts,
+        "status = 'published' || author = @auth.id",
+        Mode::Rule(Action::View),
+    );
+    let read = |scope: &Scope, id| {
+        let query = FetchQuery {
+            scope: scope.clone(),
+            collection: posts.clone(),
+            ids: vec![id],
+            conditions: vec![view.clone()],
+        };
+        async move { store.fetch(query).await.expect("fetch").len() }
+    };
+    for _ in 0..2 {
+        assert_eq!(read(&as_bob, draft.id).await, 1, "Bob reads his draft");
+        assert_eq!(
+            read(&as_ann, draft.id).await,
+            0,
+            "Ann does not read Bob's draft"
+        );
+        assert_eq!(
+            read(&as_ann, published.id).await,
+            1,
+            "Ann reads what is published"
+        );
+        let anonymous = Scope {
+            principal: Arc::new(Principal::anonymous()),
+            ..admin.clone()
+        };
+        assert_eq!(read(&anonymous, draft.id).await, 0, "nobody else reads it");
+    }
+
+    // `@now` is each request's: a scope whose time is before the post's hides it, a later one shows it.
+    let due = checked(
+        &as_bob,
+        &posts,
+        "published_at <= @now",
+        Mode::Rule(Action::View),
+    );
+    let at = |scope: &Scope, now| {
+        let query = FetchQuery {
+            scope: Scope {
+                now,
+                ..scope.clone()
+            },
+            collection: posts.clone(),
+            ids: vec![published.id],
+            conditions: vec![due.clone()],
+        };
+        async move { store.fetch(query).await.expect("fetch").len() }
+    };
+    let hour = chrono::Duration::hours(1);
+    assert_eq!(at(&as_ann, chrono::Utc::now() - hour).await, 0);
+    assert_eq!(at(&as_ann, chrono::Utc::now() + hour).await, 1);
+    assert_eq!(at(&as_ann, chrono::Utc::now() - hour).await, 0);
 }
