@@ -188,7 +188,10 @@ posts = { view = "status = 'review'" }
         );
         let both = condition(&schema, &["editor", "reviewer"]);
         assert!(matches!(&*both, Expr::Or { operands, .. } if operands.len() == 3));
-        assert!(!Arc::ptr_eq(&editor, &both), "other roles, another condition");
+        assert!(
+            !Arc::ptr_eq(&editor, &both),
+            "other roles, another condition"
+        );
         assert!(
             Arc::ptr_eq(&condition(&schema, &[]), &condition(&schema, &["nobody"])),
             "without grants it is the collection's own rule"

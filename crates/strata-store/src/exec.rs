@@ -305,6 +305,30 @@ async fn check_relations(
     record: &Record,
     previous: Option<&Record>,
 ) -> StoreResult<()> {
+    check_relations_once(
+        e,
+        scope,
+        collection,
+        record,
+        previous,
+        &mut RelationChecks::new(),
+    )
+    .await
+}
+
+/// The answers of the relation checks run so far in one transaction, by statement: a check identical to one
+/// already run (the same target, id and view condition as compiled for its caller) has the same answer there.
+pub(crate) type RelationChecks = std::collections::HashMap<SqlBuilder, bool>;
+
+/// [`check_relations`], running each distinct check once across the calls that share `checked`.
+async fn check_relations_once(
+    e: &mut impl Exec,
+    scope: &Scope,
+    collection: &Collection,
+    record: &Record,
+    previous: Option<&Record>,
+    checked: &mut RelationChecks,
+) -> StoreResult<()> {
     for (i, field, target) in collection.relations() {
         let Some(Value::Uuid(id)) = record.values.get(i) else {
             continue;
@@ -324,7 +348,15 @@ async fn check_relations(
                 access => access.condition().into_iter().collect(),
             };
         let stmt = query::exists(e.dialect(), scope, target, *id, &visible)?;
-        if e.fetch(&stmt, &[ColType::Int]).await?.is_empty() {
+        let found = match checked.get(&stmt) {
+            Some(found) => *found,
+            None => {
+                let found = !e.fetch(&stmt, &[ColType::Int]).await?.is_empty();
+                checked.insert(stmt, found);
+                found
+            }
+        };
+        if !found {
             return Err(invalid());
         }
     }

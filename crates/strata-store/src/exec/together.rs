@@ -1,12 +1,12 @@
-//! Lone creates of one collection written together, in one transaction of their relation checks and two
-//! multi-row inserts (the stores' [`crate::shared`] groups them).
+//! Lone creates of one collection written together, in one transaction of their relation checks (each
+//! distinct one once) and two multi-row inserts (the stores' [`crate::shared`] groups them).
 
 use std::sync::Arc;
 
 use strata_core::Record;
 use strata_core::schema::Collection;
 
-use super::{Exec, check_relations};
+use super::{Exec, RelationChecks, check_relations_once};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{BatchError, EventMeta, Scope, WriteBatch, WriteOp, WriteOutcome};
 use crate::outbox;
@@ -55,11 +55,23 @@ pub async fn create_together(
     let Some(collection) = creates.first().map(|c| c.collection) else {
         return Ok(refused);
     };
+    // Creates written together often point at the same records (their author, its parent): each distinct check
+    // runs once.
+    let mut checked = RelationChecks::new();
     for create in creates {
         if create.collection.name != collection.name {
             return Err(anyhow::anyhow!("creates written together go to one collection").into());
         }
-        match check_relations(e, create.scope, collection, create.record, None).await {
+        match check_relations_once(
+            e,
+            create.scope,
+            collection,
+            create.record,
+            None,
+            &mut checked,
+        )
+        .await
+        {
             Ok(()) => {
                 records.push(create.record);
                 events.push(outbox::event(
