@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use strata_core::schema::{Schema, SchemaError};
 use strata_http::{AppState, HttpConfig};
 use strata_service::RecordService;
@@ -130,7 +131,14 @@ impl Application {
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let mut stopped = stop_rx.clone();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        // Every piece of an answer goes out when it is written, never held back until the client acknowledges the
+        // previous one (Nagle's algorithm, which with delayed ACKs costs 40 ms a wait).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY not set on an accepted connection: {e}");
+            }
+        });
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|s| *s).await;
         });
         let server = tokio::spawn(async move { server.await });
