@@ -110,7 +110,7 @@ impl CombinedRules {
     fn of(&self, rules: &[(RuleSource<'_>, &Rule)]) -> Arc<Expr> {
         let mut key = String::new();
         for (source, _) in rules {
-            let _ = write!(key, "{source}\n");
+            let _ = writeln!(key, "{source}");
         }
         let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(expr) = memo.get(&key) {
