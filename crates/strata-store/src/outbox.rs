@@ -92,6 +92,9 @@ pub fn push_insert(b: &mut SqlBuilder, event: Event, values: Values) {
 /// The events of many writes in one `INSERT … VALUES (…), (…), …`.
 pub fn insert_rows(dialect: Dialect, events: Vec<Event>) -> SqlBuilder {
     let mut b = SqlBuilder::new(dialect);
+    if events.len() > 1 {
+        b.varies();
+    }
     b.push("INSERT INTO ")
         .ident(TABLE)
         .push(" (id, collection, type, subject, time, payload) VALUES ");

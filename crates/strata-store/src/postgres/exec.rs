@@ -65,6 +65,7 @@ fn prepare(stmt: &SqlBuilder) -> PgQuery {
     stmt.params
         .iter()
         .fold(sqlx::query(AssertSqlSafe(stmt.sql.clone())), bind)
+        .persistent(stmt.keep_prepared)
 }
 
 /// Decode column `i` of a row as `ty`.

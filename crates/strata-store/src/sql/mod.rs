@@ -41,6 +41,10 @@ pub struct SqlBuilder {
     pub dialect: Dialect,
     pub sql: String,
     pub params: Vec<Param>,
+    /// Whether a connection keeps the statement prepared for the next time: not for a text that changes with
+    /// the number of rows or ids it carries, which would fill each connection's statement cache (and, on a
+    /// server, its session's memory) with statements seldom asked again.
+    pub keep_prepared: bool,
 }
 
 /// Statements are equal when they have the same text and bind the same values (statements key the reads that
@@ -101,7 +105,14 @@ impl SqlBuilder {
             // A record statement names every column: room for a typical one without regrowing.
             sql: String::with_capacity(512),
             params: Vec::with_capacity(4),
+            keep_prepared: true,
         }
+    }
+
+    /// Mark the statement as one whose text varies with the rows or ids it carries ([`Self::keep_prepared`]).
+    pub fn varies(&mut self) -> &mut Self {
+        self.keep_prepared = false;
+        self
     }
 
     /// Append raw SQL text (keywords, operators, already quoted names).

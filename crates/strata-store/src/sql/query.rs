@@ -207,6 +207,9 @@ pub fn with_id_list(template: &SqlBuilder, ids: &[Uuid]) -> SqlBuilder {
 
 /// ` WHERE t.id IN (…)`
 fn where_id_in(b: &mut SqlBuilder, ids: &[Uuid]) {
+    if ids.len() > 1 {
+        b.varies();
+    }
     b.push(" WHERE ").column(ALIAS, "id").push(" IN (");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {

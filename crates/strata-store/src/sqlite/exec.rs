@@ -133,6 +133,8 @@ impl Exec for SqliteExec<'_> {
             }
             out.push(values);
         }
+        drop(rows);
+        release(prepared, stmt);
         Ok(out)
     }
 
@@ -141,6 +143,15 @@ impl Exec for SqliteExec<'_> {
         let n = prepared
             .execute(params_from_iter(stmt.params.iter().map(Bind)))
             .map_err(map_error)?;
+        release(prepared, stmt);
         Ok(n as u64)
+    }
+}
+
+/// Hand a statement back to the connection's cache, unless it is one that is seldom asked again
+/// ([`SqlBuilder::keep_prepared`]), whose place there would push out one that is.
+fn release(prepared: rusqlite::CachedStatement<'_>, stmt: &SqlBuilder) {
+    if !stmt.keep_prepared {
+        prepared.discard();
     }
 }

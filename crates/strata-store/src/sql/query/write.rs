@@ -60,6 +60,9 @@ pub fn push_insert(b: &mut SqlBuilder, collection: &Collection, record: &Record,
 /// `INSERT INTO collection (every column) VALUES (…), (…), …`: records of one collection in one statement.
 pub fn insert_rows(dialect: Dialect, collection: &Collection, records: &[&Record]) -> SqlBuilder {
     let mut b = SqlBuilder::new(dialect);
+    if records.len() > 1 {
+        b.varies();
+    }
     push_into(&mut b, collection);
     b.push(" VALUES ");
     for (i, record) in records.iter().enumerate() {
