@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, params_from_iter};
-use strata_core::value::{format_datetime, parse_date, parse_stored_datetime};
+use strata_core::value::{StoredDatetime, parse_date, parse_stored_datetime};
 use strata_core::{ColType, Value};
 
 use crate::error::{StoreError, StoreResult};
@@ -17,21 +17,40 @@ pub struct SqliteExec<'c> {
     pub conn: &'c mut Connection,
 }
 
-struct Bind<'a>(&'a Param);
+/// A parameter as SQLite binds it. Uuids and datetimes, bound as text, are written into the binding's own
+/// buffer rather than a fresh `String`: a create binds seven of them, a read by id two.
+struct Bind<'a> {
+    param: &'a Param,
+    text: [u8; 36],
+    len: usize,
+}
+
+impl<'a> Bind<'a> {
+    fn new(param: &'a Param) -> Self {
+        let mut text = [0; 36];
+        let len = match &param.value {
+            Value::Uuid(u) => u.hyphenated().encode_lower(&mut text).len(),
+            Value::Datetime(d) => {
+                let bytes = StoredDatetime(d).bytes();
+                text[..bytes.len()].copy_from_slice(&bytes);
+                bytes.len()
+            }
+            _ => 0,
+        };
+        Bind { param, text, len }
+    }
+}
 
 impl rusqlite::ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match &self.0.value {
+        Ok(match &self.param.value {
             Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
             Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*b))),
             Value::Int(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*i)),
             Value::Float(f) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*f)),
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Value::Uuid(u) => {
-                ToSqlOutput::Owned(rusqlite::types::Value::Text(u.hyphenated().to_string()))
-            }
-            Value::Datetime(d) => {
-                ToSqlOutput::Owned(rusqlite::types::Value::Text(format_datetime(d)))
+            Value::Uuid(_) | Value::Datetime(_) => {
+                ToSqlOutput::Borrowed(ValueRef::Text(&self.text[..self.len]))
             }
             Value::Date(d) => ToSqlOutput::Owned(rusqlite::types::Value::Text(
                 d.format("%Y-%m-%d").to_string(),
@@ -123,7 +142,7 @@ impl Exec for SqliteExec<'_> {
     async fn fetch(&mut self, stmt: &SqlBuilder, cols: &[ColType]) -> StoreResult<Vec<Vec<Value>>> {
         let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
         let mut rows = prepared
-            .query(params_from_iter(stmt.params.iter().map(Bind)))
+            .query(params_from_iter(stmt.params.iter().map(Bind::new)))
             .map_err(map_error)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(map_error)? {
@@ -141,7 +160,7 @@ impl Exec for SqliteExec<'_> {
     async fn execute(&mut self, stmt: &SqlBuilder) -> StoreResult<u64> {
         let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
         let n = prepared
-            .execute(params_from_iter(stmt.params.iter().map(Bind)))
+            .execute(params_from_iter(stmt.params.iter().map(Bind::new)))
             .map_err(map_error)?;
         release(prepared, stmt);
         Ok(n as u64)
