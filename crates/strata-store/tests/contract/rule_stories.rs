@@ -2,7 +2,7 @@
 //! and a record its reader may not see is not found.
 
 use std::sync::Arc;
-use strata_core::expr::Mode;
+use strata_core::expr::{Expr, Mode};
 use strata_core::schema::Action;
 
 use strata_core::{Principal, Record, Value};
@@ -155,32 +155,30 @@ pub async fn reads_by_id_compiled_once_still_answer_each_caller(
         "status = 'published' || author = @auth.id",
         Mode::Rule(Action::View),
     );
-    let read = |scope: &Scope, id| {
+    // How many of the record `id` the caller of `scope` reads under `condition`: 1 or 0.
+    let read = |scope: &Scope, id, condition: &Arc<Expr>| {
         let query = FetchQuery {
             scope: scope.clone(),
             collection: posts.clone(),
             ids: vec![id],
-            conditions: vec![view.clone()],
+            conditions: vec![condition.clone()],
         };
         async move { store.fetch(query).await.expect("fetch").len() }
     };
+    let anonymous = Scope {
+        principal: Arc::new(Principal::anonymous()),
+        ..admin.clone()
+    };
+    let cases = [
+        (&as_bob, draft.id, 1, "Bob reads his draft"),
+        (&as_ann, draft.id, 0, "Ann does not read Bob's draft"),
+        (&as_ann, published.id, 1, "Ann reads what is published"),
+        (&anonymous, draft.id, 0, "nobody else reads it"),
+    ];
     for _ in 0..2 {
-        assert_eq!(read(&as_bob, draft.id).await, 1, "Bob reads his draft");
-        assert_eq!(
-            read(&as_ann, draft.id).await,
-            0,
-            "Ann does not read Bob's draft"
-        );
-        assert_eq!(
-            read(&as_ann, published.id).await,
-            1,
-            "Ann reads what is published"
-        );
-        let anonymous = Scope {
-            principal: Arc::new(Principal::anonymous()),
-            ..admin.clone()
-        };
-        assert_eq!(read(&anonymous, draft.id).await, 0, "nobody else reads it");
+        for (scope, id, found, what) in cases {
+            assert_eq!(read(scope, id, &view).await, found, "{what}");
+        }
     }
 
     // `@now` is each request's: a scope whose time is before the post's hides it, a later one shows it.
@@ -190,20 +188,21 @@ pub async fn reads_by_id_compiled_once_still_answer_each_caller(
         "published_at <= @now",
         Mode::Rule(Action::View),
     );
-    let at = |scope: &Scope, now| {
-        let query = FetchQuery {
-            scope: Scope {
-                now,
-                ..scope.clone()
-            },
-            collection: posts.clone(),
-            ids: vec![published.id],
-            conditions: vec![due.clone()],
-        };
-        async move { store.fetch(query).await.expect("fetch").len() }
+    let at = |now| Scope {
+        now,
+        ..as_ann.clone()
     };
     let hour = chrono::Duration::hours(1);
-    assert_eq!(at(&as_ann, chrono::Utc::now() - hour).await, 0);
-    assert_eq!(at(&as_ann, chrono::Utc::now() + hour).await, 1);
-    assert_eq!(at(&as_ann, chrono::Utc::now() - hour).await, 0);
+    assert_eq!(
+        read(&at(chrono::Utc::now() - hour), published.id, &due).await,
+        0
+    );
+    assert_eq!(
+        read(&at(chrono::Utc::now() + hour), published.id, &due).await,
+        1
+    );
+    assert_eq!(
+        read(&at(chrono::Utc::now() - hour), published.id, &due).await,
+        0
+    );
 }
