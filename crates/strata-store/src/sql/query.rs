@@ -189,6 +189,14 @@ pub fn select_one(
 /// padded to a power of two with its first id, so that a connection prepares a handful of statement texts, not
 /// one per number of ids.
 pub fn with_id_list(template: &SqlBuilder, ids: &[Uuid]) -> SqlBuilder {
+    // One id, the common read: the template's own text, its placeholder bound.
+    if let [id] = ids {
+        let mut b = template.clone();
+        if let Some(first) = b.params.first_mut() {
+            first.value = Value::Uuid(*id);
+            return b;
+        }
+    }
     let n = ids.len().max(1).next_power_of_two();
     let at = template.sql.find('?').unwrap_or(template.sql.len());
     let mut b = SqlBuilder::new(template.dialect);
