@@ -41,14 +41,8 @@ fn came_to(result: &Result<Vec<WriteOutcome>, BatchError>) -> Expect {
 }
 
 pub async fn writes_sent_together_commit_or_fail_alone(store: &dyn RecordStore, probe: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let scope = admin_scope(&schema);
-    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
-    let ada = record(&authors, &[("name", text("Ada"))]);
-    insert_all(store, &scope, &authors, std::slice::from_ref(&ada)).await;
-    let taken = record(&posts, &[("title", text("taken")), ("slug", text("taken"))]);
-    insert_all(store, &scope, &posts, std::slice::from_ref(&taken)).await;
+    let (scope, authors, posts) = migrated(store).await;
+    let (ada, taken) = ada_and_a_taken_slug(store, &scope, &authors, &posts).await;
 
     let post = |title: &str, slug: &str, author: Uuid| {
         record(

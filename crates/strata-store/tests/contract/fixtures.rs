@@ -264,3 +264,26 @@ pub fn user_scope(scope: &Scope, id: Uuid) -> Scope {
         ..scope.clone()
     }
 }
+
+/// The stories' schema migrated on `store`: an admin scope and the `authors` and `posts` collections.
+pub async fn migrated(store: &dyn RecordStore) -> (Scope, Arc<Collection>, Arc<Collection>) {
+    let schema = schema();
+    store.migrate(&schema, false).await.expect("migrate");
+    let scope = admin_scope(&schema);
+    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
+    (scope, authors, posts)
+}
+
+/// The author Ada and a post holding the slug `taken`, stored: what the stories of writes sent together start from.
+pub async fn ada_and_a_taken_slug(
+    store: &dyn RecordStore,
+    scope: &Scope,
+    authors: &Arc<Collection>,
+    posts: &Arc<Collection>,
+) -> (Record, Record) {
+    let ada = record(authors, &[("name", text("Ada"))]);
+    insert_all(store, scope, authors, std::slice::from_ref(&ada)).await;
+    let taken = record(posts, &[("title", text("taken")), ("slug", text("taken"))]);
+    insert_all(store, scope, posts, std::slice::from_ref(&taken)).await;
+    (ada, taken)
+}

@@ -23,10 +23,7 @@ fn date(y: i32, m: u32, d: u32) -> Value {
 }
 
 pub async fn every_type_round_trips_exactly(store: &dyn RecordStore, _: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let scope = admin_scope(&schema);
-    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
+    let (scope, authors, posts) = migrated(store).await;
     let author = record(
         &authors,
         &[("name", text("Zoë 🚀")), ("handle", text("zoe"))],

@@ -12,10 +12,7 @@ use crate::fixtures::*;
 use crate::harness::Probe;
 
 pub async fn rules_checked_in_a_write_refuse_it_whole(store: &dyn RecordStore, _: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let admin = admin_scope(&schema);
-    let (authors, posts) = (collection(&admin, "authors"), collection(&admin, "posts"));
+    let (admin, authors, posts) = migrated(store).await;
     let bob = record(&authors, &[("name", text("Bob"))]);
     insert_all(store, &admin, &authors, std::slice::from_ref(&bob)).await;
     let scope = user_scope(&admin, bob.id);

@@ -47,10 +47,7 @@ fn ids_of(records: &[Record]) -> BTreeSet<Uuid> {
 }
 
 pub async fn reads_sent_together_each_get_their_own(store: &dyn RecordStore, probe: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let scope = admin_scope(&schema);
-    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
+    let (scope, authors, posts) = migrated(store).await;
     let (ada, bob) = (
         record(&authors, &[("name", text("Ada"))]),
         record(&authors, &[("name", text("Bob"))]),

@@ -9,10 +9,7 @@ use crate::fixtures::*;
 use crate::harness::Probe;
 
 pub async fn a_unique_violation_names_the_field(store: &dyn RecordStore, _: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let scope = admin_scope(&schema);
-    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
+    let (scope, authors, posts) = migrated(store).await;
     let first = record(&posts, &[("title", text("one")), ("slug", text("same"))]);
     insert_all(store, &scope, &posts, std::slice::from_ref(&first)).await;
 
@@ -107,10 +104,7 @@ pub async fn an_update_checks_the_version_it_was_asked_for(store: &dyn RecordSto
 }
 
 pub async fn relations_restrict_cascade_and_set_null_on_delete(store: &dyn RecordStore, _: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let scope = admin_scope(&schema);
-    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
+    let (scope, authors, posts) = migrated(store).await;
     let ada = record(&authors, &[("name", text("Ada"))]);
     insert_all(store, &scope, &authors, std::slice::from_ref(&ada)).await;
     let by = |title: &str, field: &str| {
@@ -183,10 +177,7 @@ pub async fn relations_restrict_cascade_and_set_null_on_delete(store: &dyn Recor
 }
 
 pub async fn a_failing_op_rolls_back_the_whole_batch(store: &dyn RecordStore, probe: &Probe) {
-    let schema = schema();
-    store.migrate(&schema, false).await.expect("migrate");
-    let scope = admin_scope(&schema);
-    let (authors, posts) = (collection(&scope, "authors"), collection(&scope, "posts"));
+    let (scope, authors, posts) = migrated(store).await;
     let taken = record(&posts, &[("title", text("taken")), ("slug", text("taken"))]);
     insert_all(store, &scope, &posts, std::slice::from_ref(&taken)).await;
 
