@@ -1,6 +1,7 @@
 //! The one place the record operations are written, over any backend's connection: each backend provides an
 //! [`Exec`] (run a statement, decode rows by column type) and the transaction around it.
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -348,12 +349,11 @@ async fn check_relations_once(
                 access => access.condition().into_iter().collect(),
             };
         let stmt = query::exists(e.dialect(), scope, target, *id, &visible)?;
-        let found = match checked.get(&stmt) {
-            Some(found) => *found,
-            None => {
-                let found = !e.fetch(&stmt, &[ColType::Int]).await?.is_empty();
-                checked.insert(stmt, found);
-                found
+        let found = match checked.entry(stmt) {
+            Entry::Occupied(answer) => *answer.get(),
+            Entry::Vacant(check) => {
+                let found = !e.fetch(check.key(), &[ColType::Int]).await?.is_empty();
+                *check.insert(found)
             }
         };
         if !found {

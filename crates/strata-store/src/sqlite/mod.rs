@@ -47,7 +47,7 @@ pub struct SqliteStore {
     /// Pages, shared by the readers that ask for the same one together.
     pages: Arc<Together<Page>>,
     /// Reads by id, compiled once per collection, rule and caller.
-    by_id: ByIdStatements,
+    reads_by_id: ByIdStatements,
     path: PathBuf,
 }
 
@@ -80,7 +80,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             pages: Together::new(Arc::new(readers.clone()) as Arc<dyn PageSource>),
-            by_id: ByIdStatements::new(Dialect::Sqlite),
+            reads_by_id: ByIdStatements::new(Dialect::Sqlite),
             readers,
             path: path.to_owned(),
         })
@@ -205,7 +205,7 @@ impl RecordStore for SqliteStore {
             return Ok(Vec::new());
         }
         let read = self
-            .by_id
+            .reads_by_id
             .get(&query.scope, &query.collection, &query.conditions)?;
         self.readers
             .read(move |conn| run(ops::fetch(&mut SqliteExec { conn }, &read, &query.ids)))
